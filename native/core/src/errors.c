@@ -1,0 +1,92 @@
+/*
+ * Error code strings and errno mapping (contract: include/isc/errors.h).
+ *
+ * The code strings are what the JS facade exposes as `error.code`, so they
+ * are stable API. Where Node itself already has a well-known code for the
+ * same condition (ETIMEDOUT, ECONNREFUSED, ABORT_ERR, ...) we reuse it so
+ * callers can handle socket-level failures uniformly; iSCSI-specific
+ * conditions get an ISCSI_ prefix.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "isc/errors.h"
+
+struct err_entry {
+	const char *code;
+	const char *text;
+};
+
+/* Indexed by -err (ISC_OK = 0 ... ISC_ERR_ADDRINUSE = 20). */
+static const struct err_entry err_table[] = {
+	{ "OK", "success" },
+	{ "ENOMEM", "out of memory" },
+	{ "ERR_INVALID_ARG_VALUE", "invalid argument" },
+	{ "ETIMEDOUT", "operation timed out" },
+	{ "ECONNREFUSED", "connection refused" },
+	{ "EHOSTUNREACH", "host or network unreachable" },
+	{ "ISCSI_CONNECTION_ERROR", "connection error" },
+	{ "ISCSI_AUTH_FAILED", "authentication failed" },
+	{ "ISCSI_TARGET_NOT_FOUND", "target not found" },
+	{ "ISCSI_LOGIN_REJECTED", "login rejected by the target" },
+	{ "ISCSI_PROTOCOL_ERROR", "iSCSI protocol error" },
+	{ "ABORT_ERR", "operation cancelled" },
+	{ "ISCSI_SESSION_CLOSED", "session closed" },
+	{ "ISCSI_DIGEST_ERROR", "header or data digest mismatch" },
+	{ "ISCSI_TOO_MANY_REDIRECTS", "too many login redirects" },
+	{ "ISCSI_SCSI_ERROR", "SCSI command failed" },
+	{ "ISCSI_INVALID_STATE", "operation not valid in the current state" },
+	{ "ISCSI_TOO_LARGE", "length exceeds a negotiated or protocol limit" },
+	{ "ISCSI_UNSUPPORTED", "not supported" },
+	{ "ISCSI_TARGET_ERROR", "target error" },
+	{ "EADDRINUSE", "address in use or not available" },
+};
+
+#define ERR_TABLE_LEN (sizeof(err_table) / sizeof(err_table[0]))
+
+/* A new enum value without a table row would silently map to "unknown". */
+_Static_assert(ERR_TABLE_LEN == (size_t)-ISC_ERR__LAST, "err_table out of sync with enum isc_err");
+
+static const struct err_entry *lookup(int err)
+{
+	/* Compare in the negative domain: -INT_MIN would overflow. */
+	if (err > 0 || err <= -(int)ERR_TABLE_LEN)
+		return NULL;
+	return &err_table[-err];
+}
+
+const char *isc_err_code(int err)
+{
+	const struct err_entry *e = lookup(err);
+	return e ? e->code : "ISCSI_UNKNOWN_ERROR";
+}
+
+const char *isc_strerror(int err)
+{
+	const struct err_entry *e = lookup(err);
+	return e ? e->text : "unknown error";
+}
+
+int isc_err_from_errno(int errnum)
+{
+	switch (errnum) {
+	case ECONNREFUSED:
+		return ISC_ERR_CONNREFUSED;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+#ifdef EHOSTDOWN
+	case EHOSTDOWN:
+#endif
+	case ENETDOWN:
+		return ISC_ERR_HOSTUNREACH;
+	case ETIMEDOUT:
+		return ISC_ERR_TIMEDOUT;
+	case ENOMEM:
+		return ISC_ERR_NOMEM;
+	case EADDRINUSE:
+	case EADDRNOTAVAIL:
+		return ISC_ERR_ADDRINUSE;
+	default:
+		return ISC_ERR_IO;
+	}
+}
