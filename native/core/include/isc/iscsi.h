@@ -215,14 +215,18 @@ int64_t isc_next_timeout_ms(const isc_ctx *ctx, int64_t now_ms);
 int isc_service(isc_ctx *ctx, int revents);
 int64_t isc_now_ms(void);
 
-/* ---- operations ---- */
+/* ---- operations ----
+ * Each returns 0 when the callback will run exactly once later, or a
+ * negative isc_err when the operation was refused at once (the callback is
+ * then never run; details in isc_last_error()). */
 /* Connect and log in (following redirects). result: NULL. */
 int isc_login_async(isc_ctx *ctx, isc_cb cb, void *priv);
 /* SendTargets=All on a logged-in discovery session.
  * result: struct isc_discovery *, owned by the callee: free it with
  * isc_discovery_free(). */
 int isc_discovery_async(isc_ctx *ctx, isc_cb cb, void *priv);
-/* A SCSI command on a logged-in normal session. The CDB (<= 16 bytes) and
+/* A SCSI command on a logged-in normal session to LUN number `lun`
+ * (0..16383, encoded with SAM peripheral/flat addressing). The CDB (<= 16 bytes) and
  * data_out are copied. For reads, in_len is the allocation the target may
  * fill. result: struct isc_scsi_result * (callee frees with
  * isc_scsi_result_free); a non-GOOD status still completes with status 0 —

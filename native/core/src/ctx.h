@@ -1,0 +1,137 @@
+/*
+ * Internal state of an isc_ctx, shared by the files that implement the
+ * engine: ctx.c (lifecycle, config, errors, logging), transport.c (socket,
+ * connect, send queue) and session.c (tasks, PDU dispatch, timers).
+ */
+#ifndef ISC_CTX_H
+#define ISC_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "isc/iscsi.h"
+#include "login.h"
+#include "pdu.h"
+#include "text.h"
+
+enum isc_state {
+	ISC_ST_IDLE,       /* created, nothing started */
+	ISC_ST_CONNECTING, /* non-blocking connect in progress */
+	ISC_ST_LOGIN,      /* login PDUs being exchanged */
+	ISC_ST_FFP,        /* Full Feature Phase */
+	ISC_ST_LOGOUT,     /* logout sent, waiting for the response */
+	ISC_ST_CLOSED      /* logged out, failed or aborted: terminal */
+};
+
+enum isc_task_kind {
+	ISC_TASK_LOGIN,
+	ISC_TASK_TEXT,     /* SendTargets */
+	ISC_TASK_SCSI,
+	ISC_TASK_LOGOUT
+};
+
+struct isc_task {
+	struct isc_task *next;
+	int kind;
+	uint32_t itt;
+	uint32_t cmdsn;
+	int queued;            /* 1 once its command PDU went to the send queue */
+	int64_t deadline_ms;
+	isc_cb cb;
+	void *priv;
+
+	/* TEXT */
+	uint32_t ttt;
+	struct isc_text_accum text;
+
+	/* SCSI */
+	uint64_t lun;
+	uint8_t cdb[16];
+	size_t cdb_len;
+	int dir;
+	uint8_t *out;          /* copy of data-out */
+	size_t out_len;
+	size_t unsolicited;    /* bytes sent before any R2T (immediate + unsolicited) */
+	size_t in_cap;
+	struct isc_scsi_result *res;
+	uint32_t next_datasn;  /* expected Data-In DataSN */
+	int got_status;
+};
+
+/* One buffer waiting to be written. */
+struct isc_txbuf {
+	struct isc_txbuf *next;
+	size_t len;
+	size_t off;
+	uint8_t data[];
+};
+
+struct isc_ctx {
+	/* configuration (owned copies) */
+	struct isc_config cfg;        /* string/secret pointers below */
+	char *initiator_name;
+	char *initiator_alias;
+	char *target_name;
+	char *portal_text;
+	char *username;
+	char *reverse_username;
+	uint8_t *secret;
+	size_t secret_len;
+	uint8_t *reverse_secret;
+	size_t reverse_secret_len;
+	int chap_algs[ISC_MAX_CHAP_ALGS];
+	int chap_alg_count;
+
+	int state;
+	int fd;
+	struct sockaddr_storage addr; /* current portal (changes on redirect) */
+	socklen_t addrlen;
+	char portal[300];             /* "addr:port" of the current portal */
+	uint32_t redirects;
+
+	struct isc_login login;
+	int login_active;
+	struct isc_rx rx;
+	struct isc_digests dg;        /* in force (only after login) */
+	struct isc_txbuf *tx_head, *tx_tail;
+	size_t tx_bytes;
+
+	struct isc_task *tasks;       /* pending, in submission order */
+	size_t task_count;
+	uint32_t next_itt;
+	uint32_t cmdsn;               /* next CmdSN to assign */
+	uint32_t exp_statsn;
+	uint32_t exp_cmdsn;
+	uint32_t max_cmdsn;
+
+	struct isc_negotiated neg;
+	struct isc_error_info err;
+	int in_callback;              /* depth: guards against free from a callback */
+};
+
+/* ctx.c */
+void isc_log(const isc_ctx *ctx, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Records the failure details into ctx->err (returns code). */
+int isc_set_error(isc_ctx *ctx, int code, int sys_errno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void isc_format_portal(const struct sockaddr_storage *ss, char *out, size_t outlen);
+
+/* transport.c */
+int isc_transport_connect(isc_ctx *ctx);            /* starts a non-blocking connect */
+int isc_transport_connect_done(isc_ctx *ctx);       /* POLLOUT while connecting */
+void isc_transport_close(isc_ctx *ctx);             /* closes fd, drops buffers */
+/* Builds a PDU with the digests in force and appends it to the send queue,
+ * then tries to write. */
+int isc_transport_send(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8_t *data,
+		       size_t data_len);
+int isc_transport_flush(isc_ctx *ctx);              /* write what the socket takes */
+/* One recv() into rx: bytes read (> 0), 0 when nothing is available, or a
+ * negative isc_err (peer close = ISC_ERR_CLOSED). */
+int isc_transport_read(isc_ctx *ctx);
+
+/* session.c */
+void isc_fail_all(isc_ctx *ctx, int code);
+void isc_task_complete(isc_ctx *ctx, struct isc_task *t, int status, void *result);
+
+#endif

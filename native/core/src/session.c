@@ -1,0 +1,987 @@
+/*
+ * The session engine: tasks, sequence numbers, PDU dispatch and timers for
+ * one iSCSI connection (RFC 7143 sections 3.2.2 and 4.2).
+ *
+ * Everything runs inside isc_service() or an isc_*_async() call on the
+ * caller's thread. A task is one user operation (login, SendTargets, SCSI
+ * command, logout) identified by its Initiator Task Tag. Callbacks run with
+ * the task already unlinked, so they may queue new work or abort the
+ * context.
+ */
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chap.h"
+#include "ctx.h"
+#include "isc/scsi.h"
+#include "sendtargets.h"
+
+/* Cap on PDUs handled per isc_service() call, so one flooding target cannot
+ * starve the rest of the caller's event loop; the fd stays readable and
+ * the loop comes back. */
+#define DISPATCH_BUDGET 256
+
+static int64_t deadline_after(uint32_t ms)
+{
+	return isc_now_ms() + (int64_t)ms;
+}
+
+static uint32_t alloc_itt(isc_ctx *ctx)
+{
+	uint32_t itt = ctx->next_itt++;
+	if (itt == ISC_RESERVED_TAG)
+		itt = ctx->next_itt++;
+	return itt;
+}
+
+static struct isc_task *task_new(isc_ctx *ctx, int kind, isc_cb cb, void *priv, uint32_t timeout)
+{
+	struct isc_task *t = calloc(1, sizeof(*t));
+	struct isc_task **pp;
+
+	if (!t)
+		return NULL;
+	t->kind = kind;
+	t->cb = cb;
+	t->priv = priv;
+	t->itt = alloc_itt(ctx);
+	t->deadline_ms = deadline_after(timeout);
+	isc_text_accum_init(&t->text);
+	for (pp = &ctx->tasks; *pp; pp = &(*pp)->next)
+		;
+	*pp = t;
+	ctx->task_count++;
+	return t;
+}
+
+static void task_unlink(isc_ctx *ctx, struct isc_task *t)
+{
+	for (struct isc_task **pp = &ctx->tasks; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			ctx->task_count--;
+			return;
+		}
+	}
+}
+
+static void task_free(struct isc_task *t)
+{
+	isc_text_accum_free(&t->text);
+	if (t->out) {
+		isc_memzero(t->out, t->out_len);
+		free(t->out);
+	}
+	if (t->res)
+		isc_scsi_result_free(t->res);
+	free(t);
+}
+
+static struct isc_task *task_find(isc_ctx *ctx, uint32_t itt)
+{
+	for (struct isc_task *t = ctx->tasks; t; t = t->next)
+		if (t->itt == itt)
+			return t;
+	return NULL;
+}
+
+void isc_task_complete(isc_ctx *ctx, struct isc_task *t, int status, void *result)
+{
+	isc_cb cb = t->cb;
+	void *priv = t->priv;
+
+	task_unlink(ctx, t);
+	if (t->kind == ISC_TASK_SCSI && result == t->res)
+		t->res = NULL; /* ownership passes to the callback */
+	task_free(t);
+	if (cb) {
+		ctx->in_callback++;
+		cb(ctx, status, result, priv);
+		ctx->in_callback--;
+	}
+}
+
+void isc_fail_all(isc_ctx *ctx, int code)
+{
+	/* Callbacks may queue new tasks on a closed context; those fail at once
+	 * inside the submit call, so this loop terminates. */
+	while (ctx->tasks)
+		isc_task_complete(ctx, ctx->tasks, code, NULL);
+}
+
+/* The connection is unusable: close it and fail everything pending. The
+ * error details were recorded by whoever detected the failure. */
+static int conn_fail(isc_ctx *ctx, int code)
+{
+	if (ctx->err.code != code)
+		isc_set_error(ctx, code, 0, "connection to %s failed: %s", ctx->portal,
+			      isc_strerror(code));
+	isc_transport_close(ctx);
+	ctx->state = ISC_ST_CLOSED;
+	if (ctx->login_active) {
+		isc_login_free(&ctx->login);
+		ctx->login_active = 0;
+	}
+	isc_fail_all(ctx, code);
+	return code;
+}
+
+/* ---------------------------------------------------------------- login */
+
+static int send_login_request(isc_ctx *ctx)
+{
+	const uint8_t *bhs, *data;
+	size_t len;
+
+	isc_login_request(&ctx->login, &bhs, &data, &len);
+	return isc_transport_send(ctx, bhs, data, len);
+}
+
+static void fill_offer(const isc_ctx *ctx, struct isc_param_offer *o)
+{
+	isc_param_offer_defaults(o, ctx->cfg.session_type);
+	o->header_digest = ctx->cfg.header_digest;
+	o->data_digest = ctx->cfg.data_digest;
+	o->max_recv_data_segment_length = ctx->cfg.max_recv_data_segment_length;
+	if (ctx->cfg.session_type == ISC_SESSION_NORMAL) {
+		o->max_burst_length = ctx->cfg.max_burst_length;
+		o->first_burst_length = ctx->cfg.first_burst_length;
+	}
+}
+
+static int start_login(isc_ctx *ctx)
+{
+	struct isc_login_config lc;
+	int rc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.session_type = ctx->cfg.session_type;
+	lc.initiator_name = ctx->initiator_name;
+	lc.initiator_alias = ctx->initiator_alias;
+	lc.target_name = ctx->target_name;
+	memcpy(lc.isid, ctx->cfg.isid, sizeof(lc.isid));
+	lc.tsih = 0;
+	lc.cid = ctx->cfg.cid;
+	lc.itt = alloc_itt(ctx);
+	lc.cmdsn = ctx->cmdsn;
+	lc.username = ctx->username;
+	lc.secret = ctx->secret;
+	lc.secret_len = ctx->secret_len;
+	lc.reverse_username = ctx->reverse_username;
+	lc.reverse_secret = ctx->reverse_secret;
+	lc.reverse_secret_len = ctx->reverse_secret_len;
+	memcpy(lc.chap_algs, ctx->chap_algs, sizeof(lc.chap_algs));
+	lc.chap_alg_count = ctx->chap_alg_count;
+	fill_offer(ctx, &lc.offer);
+
+	if (ctx->login_active)
+		isc_login_free(&ctx->login);
+	rc = isc_login_start(&ctx->login, &lc);
+	if (rc)
+		return isc_set_error(ctx, rc, 0, "cannot start login to %s: %s", ctx->portal,
+				     isc_strerror(rc));
+	ctx->login_active = 1;
+	ctx->state = ISC_ST_LOGIN;
+	/* Digests are off during login (RFC 7143 section 13.1: they apply
+	 * after the Login Phase). */
+	ctx->dg.header = ctx->dg.data = 0;
+	ctx->rx.dg = ctx->dg;
+	return send_login_request(ctx);
+}
+
+static struct isc_task *find_kind(isc_ctx *ctx, int kind)
+{
+	for (struct isc_task *t = ctx->tasks; t; t = t->next)
+		if (t->kind == kind)
+			return t;
+	return NULL;
+}
+
+static const char *target_label(const isc_ctx *ctx)
+{
+	return ctx->target_name ? ctx->target_name : "discovery session";
+}
+
+/* Reconnect to the TargetAddress of a redirect (status class 1). */
+static int follow_redirect(isc_ctx *ctx)
+{
+	struct isc_portal p;
+	struct addrinfo hints, *ai = NULL;
+	char port[8];
+	char where[300];
+
+	if (++ctx->redirects > ctx->cfg.max_redirects)
+		return isc_set_error(ctx, ISC_ERR_TOO_MANY_REDIRECTS, 0,
+				     "login to %s: more than %u redirects (last to %s); "
+				     "check the target's portal configuration",
+				     target_label(ctx), ctx->cfg.max_redirects, ctx->login.redirect);
+	if (isc_target_address_parse(ctx->login.redirect, &p) != 0)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "login to %s at %s: redirect to a malformed TargetAddress",
+				     target_label(ctx), ctx->portal);
+	memset(&hints, 0, sizeof(hints));
+	/* Numeric only: the core never blocks on name resolution. */
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%u", p.port);
+	if (getaddrinfo(p.address, port, &hints, &ai) != 0 || !ai)
+		return isc_set_error(ctx, ISC_ERR_UNSUPPORTED, 0,
+				     "login to %s at %s: redirected to host name '%s', "
+				     "which the core does not resolve; use a numeric portal",
+				     target_label(ctx), ctx->portal, p.address);
+	memcpy(&ctx->addr, ai->ai_addr, ai->ai_addrlen);
+	ctx->addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	snprintf(where, sizeof(where), "%s", ctx->portal);
+	isc_transport_close(ctx);
+	isc_format_portal(&ctx->addr, ctx->portal, sizeof(ctx->portal));
+	isc_log(ctx, ISC_LOG_INFO, "login to %s redirected from %s to %s (status 0x%02x%02x)",
+		target_label(ctx), where, ctx->portal, ctx->login.status_class & 0xff,
+		ctx->login.status_detail & 0xff);
+	return isc_transport_connect(ctx);
+}
+
+static int handle_login_response(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	struct isc_task *t = find_kind(ctx, ISC_TASK_LOGIN);
+	int rc;
+
+	if (!t || !ctx->login_active)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "unexpected Login Response from %s", ctx->portal);
+	rc = isc_login_response(&ctx->login, pdu);
+	if (rc == ISC_LOGIN_SEND)
+		return send_login_request(ctx);
+	if (rc == ISC_LOGIN_REDIRECT)
+		return follow_redirect(ctx);
+	if (rc == ISC_LOGIN_DONE) {
+		ctx->neg = ctx->login.neg;
+		ctx->exp_statsn = ctx->login.exp_statsn;
+		ctx->exp_cmdsn = ctx->login.exp_cmdsn;
+		ctx->max_cmdsn = ctx->login.max_cmdsn;
+		ctx->dg.header = ctx->neg.header_digest;
+		ctx->dg.data = ctx->neg.data_digest;
+		ctx->rx.dg = ctx->dg;
+		ctx->rx.max_data_len = ctx->neg.max_recv_data_segment_length;
+		isc_login_free(&ctx->login);
+		ctx->login_active = 0;
+		ctx->state = ISC_ST_FFP;
+		isc_log(ctx, ISC_LOG_INFO,
+			"logged in to %s at %s (tsih 0x%04x, auth %s, header digest %s, data digest %s)",
+			target_label(ctx), ctx->portal, ctx->neg.tsih,
+			ctx->neg.auth_method_chap ? (ctx->neg.mutual_chap ? "mutual CHAP" : "CHAP")
+						  : "none",
+			ctx->neg.header_digest ? "CRC32C" : "None",
+			ctx->neg.data_digest ? "CRC32C" : "None");
+		isc_task_complete(ctx, t, ISC_OK, NULL);
+		return ISC_OK;
+	}
+	/* A refusal: keep the target's status for the caller. */
+	isc_set_error(ctx, rc, 0, "login to %s at %s failed: %s", target_label(ctx), ctx->portal,
+		      ctx->login.message[0] ? ctx->login.message : isc_strerror(rc));
+	ctx->err.status_class = ctx->login.status_class;
+	ctx->err.status_detail = ctx->login.status_detail;
+	return rc;
+}
+
+int isc_login_async(isc_ctx *ctx, isc_cb cb, void *priv)
+{
+	struct isc_task *t;
+	int rc;
+
+	if (!ctx)
+		return ISC_ERR_INVAL;
+	if (ctx->state != ISC_ST_IDLE)
+		return isc_set_error(ctx, ISC_ERR_STATE, 0, "login already started on %s",
+				     ctx->portal);
+	t = task_new(ctx, ISC_TASK_LOGIN, cb, priv, ctx->cfg.login_timeout_ms);
+	if (!t)
+		return ISC_ERR_NOMEM;
+	rc = isc_transport_connect(ctx);
+	if (rc) {
+		/* Report through the callback like every other failure, but
+		 * from here: the caller sees rc and the callback is not run. */
+		task_unlink(ctx, t);
+		task_free(t);
+		ctx->state = ISC_ST_CLOSED;
+		return rc;
+	}
+	return ISC_OK;
+}
+
+/* ----------------------------------------------------- sequence numbers */
+
+/* Every target PDU carrying ExpCmdSN/MaxCmdSN updates the command window
+ * (RFC 7143 section 4.2.2.1: ignore values outside the serial range). */
+static void update_window(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint32_t exp = isc_pdu_u32(pdu, ISC_OFF_EXPCMDSN);
+	uint32_t max = isc_pdu_u32(pdu, ISC_OFF_MAXCMDSN);
+
+	if (isc_sn_lt(max, exp - 1))
+		return; /* invalid: MaxCmdSN < ExpCmdSN - 1 */
+	if (isc_sn_lt(ctx->exp_cmdsn, exp))
+		ctx->exp_cmdsn = exp;
+	if (isc_sn_lt(ctx->max_cmdsn, max))
+		ctx->max_cmdsn = max;
+}
+
+static void update_statsn(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint32_t statsn = isc_pdu_u32(pdu, ISC_OFF_STATSN);
+	if (isc_sn_le(ctx->exp_statsn, statsn))
+		ctx->exp_statsn = statsn + 1;
+}
+
+static int window_open(const isc_ctx *ctx)
+{
+	return isc_sn_le(ctx->cmdsn, ctx->max_cmdsn);
+}
+
+/* ------------------------------------------------------------- commands */
+
+static void bhs_init(uint8_t bhs[ISC_BHS_LEN], uint8_t opcode, uint8_t flags, uint32_t itt)
+{
+	memset(bhs, 0, ISC_BHS_LEN);
+	bhs[0] = opcode;
+	bhs[1] = flags;
+	isc_put_be32(bhs + ISC_OFF_ITT, itt);
+}
+
+static int send_text_request(isc_ctx *ctx, struct isc_task *t, const char *text, size_t len)
+{
+	uint8_t bhs[ISC_BHS_LEN];
+
+	bhs_init(bhs, ISC_OP_TEXT_REQ, ISC_FLAG_FINAL, t->itt);
+	isc_put_be32(bhs + ISC_OFF_TTT, t->ttt);
+	isc_put_be32(bhs + ISC_OFF_CMDSN, ctx->cmdsn++);
+	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
+	return isc_transport_send(ctx, bhs, (const uint8_t *)text, len);
+}
+
+static int send_scsi_data_out(isc_ctx *ctx, struct isc_task *t, uint32_t ttt, size_t offset,
+			      size_t len)
+{
+	uint8_t bhs[ISC_BHS_LEN];
+	uint32_t datasn = 0;
+	size_t max = ctx->neg.max_xmit_data_segment_length;
+
+	while (len > 0) {
+		size_t n = len < max ? len : max;
+		int rc;
+
+		bhs_init(bhs, ISC_OP_DATA_OUT, n == len ? ISC_FLAG_FINAL : 0, t->itt);
+		isc_put_be64(bhs + ISC_OFF_LUN, isc_lun_encode((uint32_t)t->lun));
+		isc_put_be32(bhs + ISC_OFF_TTT, ttt);
+		isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
+		isc_put_be32(bhs + ISC_OFF_DATASN, datasn++);
+		isc_put_be32(bhs + ISC_OFF_BUFOFF, (uint32_t)offset);
+		rc = isc_transport_send(ctx, bhs, t->out + offset, n);
+		if (rc)
+			return rc;
+		offset += n;
+		len -= n;
+	}
+	return ISC_OK;
+}
+
+static int send_scsi_command(isc_ctx *ctx, struct isc_task *t)
+{
+	uint8_t bhs[ISC_BHS_LEN];
+	uint8_t flags = ISC_FLAG_ATTR_SIMPLE;
+	size_t immediate = 0, unsolicited = 0;
+	int rc;
+
+	if (t->dir == ISC_DIR_WRITE && t->out_len) {
+		size_t first = ctx->neg.first_burst_length;
+		size_t seg = ctx->neg.max_xmit_data_segment_length;
+		if (ctx->neg.immediate_data) {
+			immediate = t->out_len < first ? t->out_len : first;
+			if (immediate > seg)
+				immediate = seg;
+		}
+		if (!ctx->neg.initial_r2t) {
+			size_t limit = t->out_len < first ? t->out_len : first;
+			unsolicited = limit > immediate ? limit - immediate : 0;
+		}
+	}
+	/* F: no unsolicited Data-Out follows this command. */
+	if (!unsolicited)
+		flags |= ISC_FLAG_FINAL;
+	if (t->dir == ISC_DIR_READ)
+		flags |= ISC_FLAG_READ;
+	else if (t->dir == ISC_DIR_WRITE)
+		flags |= ISC_FLAG_WRITE;
+	bhs_init(bhs, ISC_OP_SCSI_CMD, flags, t->itt);
+	isc_put_be64(bhs + ISC_OFF_LUN, isc_lun_encode((uint32_t)t->lun));
+	isc_put_be32(bhs + ISC_OFF_EDTL,
+		     (uint32_t)(t->dir == ISC_DIR_READ ? t->in_cap : t->out_len));
+	t->cmdsn = ctx->cmdsn++;
+	isc_put_be32(bhs + ISC_OFF_CMDSN, t->cmdsn);
+	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
+	memcpy(bhs + ISC_OFF_CDB, t->cdb, t->cdb_len);
+	t->queued = 1;
+	rc = isc_transport_send(ctx, bhs, immediate ? t->out : NULL, immediate);
+	if (rc)
+		return rc;
+	t->unsolicited = immediate + unsolicited;
+	if (unsolicited)
+		rc = send_scsi_data_out(ctx, t, ISC_RESERVED_TAG, immediate, unsolicited);
+	return rc;
+}
+
+/* Send queued commands while the target's CmdSN window allows. */
+static int pump_commands(isc_ctx *ctx)
+{
+	for (struct isc_task *t = ctx->tasks; t && ctx->state == ISC_ST_FFP; t = t->next) {
+		if (t->queued || t->kind != ISC_TASK_SCSI)
+			continue;
+		if (!window_open(ctx))
+			break;
+		int rc = send_scsi_command(ctx, t);
+		if (rc)
+			return rc;
+	}
+	return ISC_OK;
+}
+
+static int require_ffp(isc_ctx *ctx, int session_type)
+{
+	if (ctx->state != ISC_ST_FFP)
+		return isc_set_error(ctx, ctx->state == ISC_ST_CLOSED ? ISC_ERR_CLOSED : ISC_ERR_STATE,
+				     0, "session to %s is not logged in", ctx->portal);
+	if (ctx->cfg.session_type != session_type)
+		return isc_set_error(ctx, ISC_ERR_STATE, 0, "%s",
+				     session_type == ISC_SESSION_DISCOVERY
+					     ? "SendTargets needs a discovery session"
+					     : "SCSI commands need a normal session");
+	return ISC_OK;
+}
+
+int isc_discovery_async(isc_ctx *ctx, isc_cb cb, void *priv)
+{
+	static const char req[] = "SendTargets=All";
+	struct isc_task *t;
+	int rc;
+
+	if (!ctx)
+		return ISC_ERR_INVAL;
+	rc = require_ffp(ctx, ISC_SESSION_DISCOVERY);
+	if (rc)
+		return rc;
+	t = task_new(ctx, ISC_TASK_TEXT, cb, priv, ctx->cfg.command_timeout_ms);
+	if (!t)
+		return ISC_ERR_NOMEM;
+	t->ttt = ISC_RESERVED_TAG;
+	t->queued = 1;
+	rc = send_text_request(ctx, t, req, sizeof(req)); /* includes the NUL */
+	if (rc) {
+		task_unlink(ctx, t);
+		task_free(t);
+		return conn_fail(ctx, rc);
+	}
+	return ISC_OK;
+}
+
+int isc_scsi_async(isc_ctx *ctx, uint64_t lun, const uint8_t *cdb, size_t cdb_len, int dir,
+		   const uint8_t *data_out, size_t out_len, size_t in_len, isc_cb cb, void *priv)
+{
+	struct isc_task *t;
+	int rc;
+
+	if (!ctx || !cdb || cdb_len == 0 || cdb_len > 16 || lun >= 16384 ||
+	    (dir != ISC_DIR_NONE && dir != ISC_DIR_READ && dir != ISC_DIR_WRITE) ||
+	    (dir == ISC_DIR_WRITE && (!data_out || !out_len)) || in_len > 0x7fffffffu ||
+	    out_len > 0x7fffffffu)
+		return ISC_ERR_INVAL;
+	rc = require_ffp(ctx, ISC_SESSION_NORMAL);
+	if (rc)
+		return rc;
+	t = task_new(ctx, ISC_TASK_SCSI, cb, priv, ctx->cfg.command_timeout_ms);
+	if (!t)
+		return ISC_ERR_NOMEM;
+	t->lun = lun;
+	t->dir = dir;
+	memcpy(t->cdb, cdb, cdb_len);
+	t->cdb_len = cdb_len;
+	t->res = calloc(1, sizeof(*t->res));
+	if (!t->res)
+		goto nomem;
+	if (dir == ISC_DIR_READ) {
+		t->in_cap = in_len;
+		if (in_len) {
+			t->res->data = malloc(in_len);
+			if (!t->res->data)
+				goto nomem;
+		}
+	} else if (dir == ISC_DIR_WRITE) {
+		t->out = malloc(out_len);
+		if (!t->out)
+			goto nomem;
+		memcpy(t->out, data_out, out_len);
+		t->out_len = out_len;
+	}
+	rc = pump_commands(ctx);
+	if (rc)
+		return conn_fail(ctx, rc);
+	return ISC_OK;
+nomem:
+	task_unlink(ctx, t);
+	task_free(t);
+	return ISC_ERR_NOMEM;
+}
+
+int isc_logout_async(isc_ctx *ctx, isc_cb cb, void *priv)
+{
+	uint8_t bhs[ISC_BHS_LEN];
+	struct isc_task *t;
+	int rc;
+
+	if (!ctx)
+		return ISC_ERR_INVAL;
+	if (ctx->state != ISC_ST_FFP)
+		return isc_set_error(ctx, ctx->state == ISC_ST_CLOSED ? ISC_ERR_CLOSED : ISC_ERR_STATE,
+				     0, "session to %s is not logged in", ctx->portal);
+	t = task_new(ctx, ISC_TASK_LOGOUT, cb, priv, ctx->cfg.logout_timeout_ms);
+	if (!t)
+		return ISC_ERR_NOMEM;
+	t->queued = 1;
+	/* Reason 0: close the session. Sent immediate so a closed CmdSN window
+	 * cannot hold it back. */
+	bhs_init(bhs, ISC_OP_LOGOUT_REQ | ISC_BHS_IMMEDIATE, ISC_FLAG_FINAL | 0, t->itt);
+	isc_put_be16(bhs + ISC_OFF_CID, ctx->cfg.cid);
+	isc_put_be32(bhs + ISC_OFF_CMDSN, ctx->cmdsn);
+	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
+	ctx->state = ISC_ST_LOGOUT;
+	rc = isc_transport_send(ctx, bhs, NULL, 0);
+	if (rc)
+		return conn_fail(ctx, rc);
+	return ISC_OK;
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static int handle_text_response(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint32_t itt = isc_pdu_u32(pdu, ISC_OFF_ITT);
+	struct isc_task *t = task_find(ctx, itt);
+	uint8_t flags = isc_pdu_flags(pdu);
+	struct isc_kv_list kv;
+	struct isc_discovery *d = NULL;
+	char msg[256] = "";
+	int rc;
+
+	if (!t || t->kind != ISC_TASK_TEXT)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "Text Response from %s for unknown task 0x%08x", ctx->portal, itt);
+	if ((flags & ISC_FLAG_FINAL) && (flags & ISC_FLAG_CONTINUE))
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "Text Response from %s has both F and C set", ctx->portal);
+	rc = isc_text_accum_add(&t->text, pdu->data, pdu->data_len);
+	if (rc)
+		return isc_set_error(ctx, rc, 0, "SendTargets response from %s exceeds %u bytes",
+				     ctx->portal, ISC_TEXT_MAX_TOTAL);
+	if (!(flags & ISC_FLAG_FINAL)) {
+		/* More to come: ask for it with an empty request echoing TTT
+		 * (RFC 7143 section 11.10.4). */
+		t->ttt = isc_pdu_u32(pdu, ISC_OFF_TTT);
+		if (t->ttt == ISC_RESERVED_TAG)
+			return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+					     "Text Response from %s: F=0 with reserved TTT",
+					     ctx->portal);
+		return send_text_request(ctx, t, NULL, 0);
+	}
+	isc_kv_list_init(&kv);
+	rc = isc_text_parse(t->text.buf, t->text.len, &kv);
+	if (rc == ISC_OK)
+		rc = isc_sendtargets_parse(&kv, ctx->portal_text ? ctx->portal_text : ctx->portal,
+					   0, &d, msg, sizeof(msg));
+	isc_kv_list_free(&kv);
+	if (rc) {
+		isc_set_error(ctx, rc, 0, "SendTargets response from %s is malformed%s%s",
+			      ctx->portal, msg[0] ? ": " : "", msg);
+		isc_task_complete(ctx, t, rc, NULL);
+		return ISC_OK;
+	}
+	if (d->rejected_count)
+		isc_log(ctx, ISC_LOG_WARN,
+			"SendTargets from %s: dropped %zu entries with invalid target names",
+			ctx->portal, d->rejected_count);
+	isc_task_complete(ctx, t, ISC_OK, d);
+	return ISC_OK;
+}
+
+static int handle_data_in(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint32_t itt = isc_pdu_u32(pdu, ISC_OFF_ITT);
+	struct isc_task *t = task_find(ctx, itt);
+	uint8_t flags = isc_pdu_flags(pdu);
+	uint32_t off = isc_pdu_u32(pdu, ISC_OFF_BUFOFF);
+	uint32_t datasn = isc_pdu_u32(pdu, ISC_OFF_DATASN);
+
+	if (!t) {
+		/* A task we already timed out: its data is no longer wanted. */
+		isc_log(ctx, ISC_LOG_DEBUG, "Data-In for unknown task 0x%08x dropped", itt);
+		return ISC_OK;
+	}
+	if (t->kind != ISC_TASK_SCSI || t->dir != ISC_DIR_READ)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "Data-In from %s for a task that reads no data", ctx->portal);
+	if (datasn != t->next_datasn)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "Data-In from %s out of order (DataSN %u, expected %u)",
+				     ctx->portal, datasn, t->next_datasn);
+	t->next_datasn++;
+	if ((size_t)off > t->in_cap || pdu->data_len > t->in_cap - off)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "Data-In from %s past the expected length (offset %u + %zu > %zu)",
+				     ctx->portal, off, pdu->data_len, t->in_cap);
+	if (pdu->data_len) {
+		memcpy(t->res->data + off, pdu->data, pdu->data_len);
+		if (off + pdu->data_len > t->res->data_len)
+			t->res->data_len = off + pdu->data_len;
+	}
+	if (flags & ISC_FLAG_DATAIN_STATUS) {
+		if (!(flags & ISC_FLAG_FINAL))
+			return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+					     "Data-In from %s with S bit but no F bit", ctx->portal);
+		update_statsn(ctx, pdu);
+		t->res->status = pdu->bhs[ISC_OFF_RSP_STATUS];
+		t->res->overflow = !!(flags & ISC_FLAG_OVERFLOW);
+		t->res->underflow = !!(flags & ISC_FLAG_UNDERFLOW);
+		t->res->residual = isc_pdu_u32(pdu, ISC_OFF_RESIDUAL);
+		isc_task_complete(ctx, t, ISC_OK, t->res);
+	}
+	return ISC_OK;
+}
+
+static int handle_scsi_response(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint32_t itt = isc_pdu_u32(pdu, ISC_OFF_ITT);
+	struct isc_task *t = task_find(ctx, itt);
+	uint8_t flags = isc_pdu_flags(pdu);
+
+	update_statsn(ctx, pdu);
+	if (!t) {
+		isc_log(ctx, ISC_LOG_DEBUG, "SCSI Response for unknown task 0x%08x dropped", itt);
+		return ISC_OK;
+	}
+	if (t->kind != ISC_TASK_SCSI)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "SCSI Response from %s for a non-SCSI task", ctx->portal);
+	t->res->response = pdu->bhs[ISC_OFF_RSP_RESPONSE];
+	t->res->status = pdu->bhs[ISC_OFF_RSP_STATUS];
+	t->res->overflow = !!(flags & ISC_FLAG_OVERFLOW);
+	t->res->underflow = !!(flags & ISC_FLAG_UNDERFLOW);
+	t->res->residual = isc_pdu_u32(pdu, ISC_OFF_RESIDUAL);
+	/* Sense data: 2-byte SenseLength then the sense bytes
+	 * (RFC 7143 section 11.4.7). */
+	if (pdu->data_len >= 2) {
+		size_t slen = isc_get_be16(pdu->data);
+		if (slen > pdu->data_len - 2)
+			return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+					     "SCSI Response from %s: SenseLength %zu beyond the data",
+					     ctx->portal, slen);
+		if (slen > sizeof(t->res->sense))
+			slen = sizeof(t->res->sense);
+		memcpy(t->res->sense, pdu->data + 2, slen);
+		t->res->sense_len = slen;
+	}
+	isc_task_complete(ctx, t, ISC_OK, t->res);
+	return ISC_OK;
+}
+
+static int handle_r2t(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint32_t itt = isc_pdu_u32(pdu, ISC_OFF_ITT);
+	struct isc_task *t = task_find(ctx, itt);
+	uint32_t off = isc_pdu_u32(pdu, ISC_OFF_BUFOFF);
+	uint32_t len = isc_pdu_u32(pdu, ISC_OFF_RESIDUAL); /* Desired Data Transfer Length */
+
+	if (!t) {
+		isc_log(ctx, ISC_LOG_DEBUG, "R2T for unknown task 0x%08x ignored", itt);
+		return ISC_OK;
+	}
+	if (t->kind != ISC_TASK_SCSI || t->dir != ISC_DIR_WRITE)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "R2T from %s for a task that writes no data", ctx->portal);
+	if (len == 0 || (size_t)off > t->out_len || len > t->out_len - off ||
+	    len > ctx->neg.max_burst_length)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "R2T from %s asks for bytes %u+%u outside the %zu-byte write "
+				     "or above MaxBurstLength",
+				     ctx->portal, off, len, t->out_len);
+	return send_scsi_data_out(ctx, t, isc_pdu_u32(pdu, ISC_OFF_TTT), off, len);
+}
+
+static int handle_logout_response(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	struct isc_task *t = task_find(ctx, isc_pdu_u32(pdu, ISC_OFF_ITT));
+	uint8_t response = pdu->bhs[ISC_OFF_RSP_RESPONSE];
+
+	if (!t || t->kind != ISC_TASK_LOGOUT)
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "unexpected Logout Response from %s", ctx->portal);
+	isc_transport_close(ctx);
+	ctx->state = ISC_ST_CLOSED;
+	if (response != 0) {
+		isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+			      "logout from %s: target answered response code %u", ctx->portal,
+			      response);
+		isc_task_complete(ctx, t, ISC_ERR_PROTOCOL, NULL);
+	} else {
+		isc_log(ctx, ISC_LOG_INFO, "logged out of %s at %s", target_label(ctx), ctx->portal);
+		isc_task_complete(ctx, t, ISC_OK, NULL);
+	}
+	/* Commands still pending when the session ended cannot complete. */
+	if (ctx->tasks) {
+		isc_set_error(ctx, ISC_ERR_CLOSED, 0, "session to %s logged out", ctx->portal);
+		isc_fail_all(ctx, ISC_ERR_CLOSED);
+	}
+	return ISC_OK;
+}
+
+static int handle_nop_in(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint32_t ttt = isc_pdu_u32(pdu, ISC_OFF_TTT);
+	uint8_t bhs[ISC_BHS_LEN];
+
+	if (isc_pdu_u32(pdu, ISC_OFF_ITT) != ISC_RESERVED_TAG)
+		update_statsn(ctx, pdu);
+	if (ttt == ISC_RESERVED_TAG)
+		return ISC_OK; /* no answer wanted */
+	/* The target pings us: answer with a NOP-Out echoing TTT, LUN and the
+	 * ping data (RFC 7143 section 11.18). */
+	bhs_init(bhs, ISC_OP_NOP_OUT | ISC_BHS_IMMEDIATE, ISC_FLAG_FINAL, ISC_RESERVED_TAG);
+	memcpy(bhs + ISC_OFF_LUN, pdu->bhs + ISC_OFF_LUN, 8);
+	isc_put_be32(bhs + ISC_OFF_TTT, ttt);
+	isc_put_be32(bhs + ISC_OFF_CMDSN, ctx->cmdsn);
+	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
+	return isc_transport_send(ctx, bhs, pdu->data, pdu->data_len);
+}
+
+static int handle_reject(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint8_t reason = pdu->bhs[ISC_OFF_REJECT_REASON];
+	struct isc_task *t = NULL;
+
+	update_statsn(ctx, pdu);
+	/* The data segment is the rejected header: find the task it belongs to. */
+	if (pdu->data_len >= ISC_BHS_LEN) {
+		uint32_t itt = isc_get_be32(pdu->data + ISC_OFF_ITT);
+		t = task_find(ctx, itt);
+	}
+	isc_set_error(ctx, ISC_ERR_PROTOCOL, 0, "target %s rejected a PDU (reason 0x%02x)",
+		      ctx->portal, reason);
+	if (t) {
+		isc_task_complete(ctx, t, ISC_ERR_PROTOCOL, NULL);
+		return ISC_OK;
+	}
+	return ISC_OK;
+}
+
+static int handle_async(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint8_t event = pdu->bhs[ISC_OFF_ASYNC_EVENT];
+
+	update_statsn(ctx, pdu);
+	switch (event) {
+	case 1:
+		isc_log(ctx, ISC_LOG_WARN, "target %s requests a logout", ctx->portal);
+		break;
+	case 2:
+	case 3:
+		isc_log(ctx, ISC_LOG_WARN, "target %s will drop the connection", ctx->portal);
+		break;
+	default:
+		isc_log(ctx, ISC_LOG_DEBUG, "async event %u from %s", event, ctx->portal);
+	}
+	return ISC_OK;
+}
+
+static int dispatch(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	uint8_t op = isc_pdu_opcode(pdu);
+
+	if (ctx->cfg.log_fn && ctx->cfg.log_level >= ISC_LOG_TRACE) {
+		char line[256];
+		isc_pdu_describe(pdu->bhs, line, sizeof(line));
+		isc_log(ctx, ISC_LOG_TRACE, "<- %s", line);
+	}
+	if (ctx->state == ISC_ST_LOGIN) {
+		if (op != ISC_OP_LOGIN_RSP)
+			return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+					     "%s from %s during login (expected Login Response)",
+					     isc_opcode_name(op), ctx->portal);
+		return handle_login_response(ctx, pdu);
+	}
+	/* Every Full Feature Phase PDU from the target carries ExpCmdSN and
+	 * MaxCmdSN at the same offsets. */
+	update_window(ctx, pdu);
+	switch (op) {
+	case ISC_OP_TEXT_RSP:
+		update_statsn(ctx, pdu);
+		return handle_text_response(ctx, pdu);
+	case ISC_OP_DATA_IN:
+		return handle_data_in(ctx, pdu);
+	case ISC_OP_SCSI_RSP:
+		return handle_scsi_response(ctx, pdu);
+	case ISC_OP_R2T:
+		return handle_r2t(ctx, pdu);
+	case ISC_OP_LOGOUT_RSP:
+		update_statsn(ctx, pdu);
+		return handle_logout_response(ctx, pdu);
+	case ISC_OP_NOP_IN:
+		return handle_nop_in(ctx, pdu);
+	case ISC_OP_REJECT:
+		return handle_reject(ctx, pdu);
+	case ISC_OP_ASYNC_MSG:
+		return handle_async(ctx, pdu);
+	default:
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0, "unexpected %s from %s",
+				     isc_opcode_name(op), ctx->portal);
+	}
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static int run_timers(isc_ctx *ctx)
+{
+	int64_t now = isc_now_ms();
+	struct isc_task *t = ctx->tasks;
+
+	while (t) {
+		struct isc_task *next = t->next;
+		if (t->deadline_ms <= now) {
+			switch (t->kind) {
+			case ISC_TASK_LOGIN:
+				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
+					      "login to %s at %s timed out after %u ms: check that the "
+					      "portal is an iSCSI target and reachable",
+					      target_label(ctx), ctx->portal, ctx->cfg.login_timeout_ms);
+				return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+			case ISC_TASK_TEXT:
+				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
+					      "SendTargets on %s timed out after %u ms", ctx->portal,
+					      ctx->cfg.command_timeout_ms);
+				return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+			case ISC_TASK_LOGOUT:
+				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
+					      "logout from %s not answered within %u ms; connection closed",
+					      ctx->portal, ctx->cfg.logout_timeout_ms);
+				return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+			default:
+				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
+					      "SCSI command 0x%02x to %s LUN %llu timed out after %u ms",
+					      t->cdb[0], target_label(ctx), (unsigned long long)t->lun,
+					      ctx->cfg.command_timeout_ms);
+				isc_task_complete(ctx, t, ISC_ERR_TIMEDOUT, NULL);
+				/* The list may have changed under the callback. */
+				next = ctx->tasks;
+			}
+		}
+		t = next;
+	}
+	return ISC_OK;
+}
+
+int64_t isc_next_timeout_ms(const isc_ctx *ctx, int64_t now_ms)
+{
+	int64_t best = -1;
+
+	if (!ctx)
+		return -1;
+	for (const struct isc_task *t = ctx->tasks; t; t = t->next) {
+		int64_t d = t->deadline_ms - now_ms;
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
+	return best;
+}
+
+int isc_which_events(const isc_ctx *ctx)
+{
+	if (!ctx || ctx->fd < 0)
+		return 0;
+	if (ctx->state == ISC_ST_CONNECTING)
+		return POLLOUT;
+	return POLLIN | (ctx->tx_head ? POLLOUT : 0);
+}
+
+/* ---------------------------------------------------------------- service */
+
+static int process_input(isc_ctx *ctx)
+{
+	int handled = 0;
+
+	while (ctx->fd >= 0 && handled < DISPATCH_BUDGET) {
+		struct isc_pdu pdu;
+		int rc = isc_rx_next(&ctx->rx, &pdu);
+
+		if (rc < 0) {
+			if (rc == ISC_ERR_DIGEST)
+				return isc_set_error(ctx, rc, 0,
+						     "digest mismatch on a PDU from %s: data corrupted "
+						     "in transit",
+						     ctx->portal);
+			return isc_set_error(ctx, rc, 0, "malformed PDU from %s: %s", ctx->portal,
+					     isc_strerror(rc));
+		}
+		if (rc == 0) {
+			int r = isc_transport_read(ctx);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				break;
+			continue;
+		}
+		rc = dispatch(ctx, &pdu);
+		if (rc)
+			return rc;
+		handled++;
+	}
+	return ISC_OK;
+}
+
+int isc_service(isc_ctx *ctx, int revents)
+{
+	int rc = ISC_OK;
+
+	if (!ctx)
+		return ISC_ERR_INVAL;
+	if (ctx->fd >= 0 && ctx->state == ISC_ST_CONNECTING &&
+	    (revents & (POLLOUT | POLLERR | POLLHUP))) {
+		rc = isc_transport_connect_done(ctx);
+		if (rc == 1)
+			rc = ISC_OK;
+		else if (rc == ISC_OK)
+			rc = start_login(ctx);
+		if (rc)
+			return conn_fail(ctx, rc);
+	} else if (ctx->fd >= 0 && ctx->state != ISC_ST_CONNECTING) {
+		if (revents & POLLOUT) {
+			rc = isc_transport_flush(ctx);
+			if (rc)
+				return conn_fail(ctx, rc);
+		}
+		if (revents & (POLLIN | POLLHUP | POLLERR)) {
+			rc = process_input(ctx);
+			if (rc)
+				return conn_fail(ctx, rc);
+		}
+		if (ctx->state == ISC_ST_FFP) {
+			rc = pump_commands(ctx);
+			if (rc)
+				return conn_fail(ctx, rc);
+		}
+	}
+	rc = run_timers(ctx);
+	if (rc)
+		return rc;
+	return ISC_OK;
+}

@@ -1,0 +1,200 @@
+/*
+ * The TCP side of a context: non-blocking connect, the send queue and
+ * reading into the PDU receiver. Nothing here blocks: every socket is
+ * O_NONBLOCK and partial writes stay queued until POLLOUT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ctx.h"
+
+static const char *connect_hint(int err)
+{
+	switch (err) {
+	case ISC_ERR_CONNREFUSED:
+		return "connection refused: is an iSCSI target listening on that address and port?";
+	case ISC_ERR_HOSTUNREACH:
+		return "host or network unreachable: check the address and the routes";
+	case ISC_ERR_TIMEDOUT:
+		return "connect timed out: check the address and firewalls";
+	default:
+		return "connect failed";
+	}
+}
+
+int isc_transport_connect(isc_ctx *ctx)
+{
+	int fd, one = 1, rc;
+
+	fd = socket(ctx->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		int e = errno;
+		return isc_set_error(ctx, isc_err_from_errno(e), e, "socket() for %s failed: %s",
+				     ctx->portal, strerror(e));
+	}
+	/* iSCSI is request/response with small headers: Nagle only adds latency. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	rc = connect(fd, (const struct sockaddr *)&ctx->addr, ctx->addrlen);
+	if (rc < 0 && errno != EINPROGRESS) {
+		int e = errno;
+		int code = isc_err_from_errno(e);
+		close(fd);
+		return isc_set_error(ctx, code, e, "connect to %s: %s", ctx->portal,
+				     connect_hint(code));
+	}
+	ctx->fd = fd;
+	ctx->state = ISC_ST_CONNECTING;
+	isc_log(ctx, ISC_LOG_DEBUG, "connecting to %s", ctx->portal);
+	return ISC_OK;
+}
+
+int isc_transport_connect_done(isc_ctx *ctx)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(ctx->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		soerr = errno;
+	if (soerr == EINPROGRESS || soerr == EALREADY)
+		return 1; /* not yet */
+	if (soerr) {
+		int code = isc_err_from_errno(soerr);
+		return isc_set_error(ctx, code, soerr, "connect to %s: %s", ctx->portal,
+				     connect_hint(code));
+	}
+	isc_log(ctx, ISC_LOG_DEBUG, "connected to %s", ctx->portal);
+	return ISC_OK;
+}
+
+void isc_transport_close(isc_ctx *ctx)
+{
+	struct isc_txbuf *b = ctx->tx_head;
+
+	if (ctx->fd >= 0) {
+		close(ctx->fd);
+		ctx->fd = -1;
+	}
+	while (b) {
+		struct isc_txbuf *n = b->next;
+		/* Queued PDUs may carry CHAP responses: wipe before freeing. */
+		isc_memzero(b->data, b->len);
+		free(b);
+		b = n;
+	}
+	ctx->tx_head = ctx->tx_tail = NULL;
+	ctx->tx_bytes = 0;
+	ctx->rx.len = 0;
+	ctx->rx.consumed = 0;
+}
+
+int isc_transport_flush(isc_ctx *ctx)
+{
+	while (ctx->tx_head && ctx->fd >= 0) {
+		struct iovec iov[16];
+		int n = 0;
+		ssize_t w;
+
+		for (struct isc_txbuf *b = ctx->tx_head; b && n < 16; b = b->next, n++) {
+			iov[n].iov_base = b->data + b->off;
+			iov[n].iov_len = b->len - b->off;
+		}
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		/* MSG_NOSIGNAL: a reset peer must give EPIPE, not kill the process. */
+		w = sendmsg(ctx->fd, &mh, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return ISC_OK;
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			return isc_set_error(ctx, isc_err_from_errno(e), e,
+					     "sending to %s failed: %s", ctx->portal, strerror(e));
+		}
+		ctx->tx_bytes -= (size_t)w;
+		while (w > 0 && ctx->tx_head) {
+			struct isc_txbuf *b = ctx->tx_head;
+			size_t left = b->len - b->off;
+			if ((size_t)w >= left) {
+				w -= (ssize_t)left;
+				ctx->tx_head = b->next;
+				if (!ctx->tx_head)
+					ctx->tx_tail = NULL;
+				isc_memzero(b->data, b->len);
+				free(b);
+			} else {
+				b->off += (size_t)w;
+				w = 0;
+			}
+		}
+	}
+	return ISC_OK;
+}
+
+int isc_transport_send(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8_t *data,
+		       size_t data_len)
+{
+	size_t wire = isc_pdu_wire_size(0, data_len, &ctx->dg);
+	struct isc_txbuf *b;
+
+	if (ctx->fd < 0)
+		return isc_set_error(ctx, ISC_ERR_CLOSED, 0, "connection to %s is closed",
+				     ctx->portal);
+	if (data_len > ISC_MAX_DSL)
+		return ISC_ERR_TOO_LARGE;
+	b = malloc(sizeof(*b) + wire);
+	if (!b)
+		return ISC_ERR_NOMEM;
+	b->next = NULL;
+	b->off = 0;
+	b->len = isc_pdu_build(b->data, bhs, NULL, 0, data, data_len, &ctx->dg);
+	if (ctx->cfg.log_fn && ctx->cfg.log_level >= ISC_LOG_TRACE) {
+		char line[256];
+		isc_pdu_describe(b->data, line, sizeof(line));
+		isc_log(ctx, ISC_LOG_TRACE, "-> %s", line);
+	}
+	if (ctx->tx_tail)
+		ctx->tx_tail->next = b;
+	else
+		ctx->tx_head = b;
+	ctx->tx_tail = b;
+	ctx->tx_bytes += b->len;
+	/* Write now when the queue was empty: saves a poll round trip. */
+	if (ctx->state != ISC_ST_CONNECTING && ctx->tx_head == b)
+		return isc_transport_flush(ctx);
+	return ISC_OK;
+}
+
+int isc_transport_read(isc_ctx *ctx)
+{
+	for (;;) {
+		size_t room = 0;
+		uint8_t *p = isc_rx_space(&ctx->rx, 65536, &room);
+		ssize_t r;
+
+		if (!p)
+			return isc_set_error(ctx, ISC_ERR_NOMEM, 0, "out of memory receiving from %s",
+					     ctx->portal);
+		r = recv(ctx->fd, p, room, 0);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			return isc_set_error(ctx, isc_err_from_errno(e), e,
+					     "receiving from %s failed: %s", ctx->portal, strerror(e));
+		}
+		if (r == 0)
+			return isc_set_error(ctx, ISC_ERR_CLOSED, 0,
+					     "target %s closed the connection", ctx->portal);
+		isc_rx_commit(&ctx->rx, (size_t)r);
+		return r > 0x7fffffff ? 0x7fffffff : (int)r;
+	}
+}
