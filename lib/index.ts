@@ -1,0 +1,38 @@
+/**
+ * iscsi-initiator: SendTargets discovery, CHAP login and SCSI commands from
+ * a non-blocking C core. Importing this module does not load the native
+ * addon; the first discovery/session does.
+ */
+export { discoverSendTargets, flattenDiscovery } from './discovery';
+export type { DiscoveryOptions, DiscoveredTarget } from './discovery';
+export { openSession, Session } from './session';
+export type { SessionOptions, NodeAddress, ScsiOptions, ScsiResult, NegotiatedParameters, Inquiry, Capacity } from './session';
+export { IscsiError, ErrorCodes } from './errors';
+export type { OperationOptions, AuthOptions, ChapAlgorithm, DigestOption } from './options';
+export { parsePortal, formatPortal, DEFAULT_PORT } from './portal';
+export type { PortalInput, ParsedPortal } from './portal';
+export { defaultInitiatorName, iscsiNameProblem } from './initiator-name';
+export type { Logger, LogFields } from './log';
+export {
+  ScsiStatus,
+  SenseKey,
+  decodeLun,
+  encodeLun,
+  parseSense,
+  parseInquiry,
+  parseReadCapacity10,
+  parseReadCapacity16,
+  parseReportLuns,
+  scsiStatusName,
+  senseKeyName,
+  deviceTypeName,
+} from './scsi';
+export type { SenseData } from './scsi';
+
+import { loadBinding } from './native';
+
+/** Versions/implementation of the loaded native core (loads the addon). */
+export function nativeInfo(): { coreVersion: string; crc32c: string; errorCodes: string[] } {
+  const b = loadBinding();
+  return { coreVersion: b.coreVersion(), crc32c: b.crc32cImplementation(), errorCodes: b.errorCodes() };
+}

@@ -1,0 +1,512 @@
+/**
+ * Normal sessions: openSession() and the Session class.
+ *
+ * Also holds loginFirst(), the connect-and-login step discovery shares:
+ * resolve a host name under the caller's signal and deadline, then try the
+ * addresses in order until one logs in (first success wins; the error of
+ * the last attempt is reported, as getaddrinfo users expect).
+ *
+ * Secrets: passwords become Buffers only for the NativeSession constructor
+ * (which copies them into the C core) and are zero-filled right after. A
+ * Session never holds them, so util.inspect(session) cannot show them.
+ */
+import { promises as dns } from 'node:dns';
+import * as util from 'node:util';
+import { loadBinding, type NativeNegotiated, type NativeScsiResult, type NativeSession, type NativeSessionConfig } from './native';
+import {
+  ErrorCodes,
+  IscsiError,
+  invalidArg,
+  sessionClosedError,
+  timeoutError,
+  abortError,
+  fromNative,
+  type ErrorContext,
+} from './errors';
+import { parsePortal, formatPortal, type ParsedPortal } from './portal';
+import {
+  Deadline,
+  raceSignal,
+  runOperation,
+  validateAuth,
+  validateChapAlgorithms,
+  validateDigest,
+  validateOptionsObject,
+  validateSignal,
+  validateTimeout,
+  type ChapAlgorithm,
+  type DigestOption,
+  type OperationOptions,
+  type ValidatedAuth,
+  type AuthOptions,
+} from './options';
+import { resolveInitiatorName, validateIscsiName } from './initiator-name';
+import { emit, nativeLogConfig, validateLogger, type Logger } from './log';
+import {
+  cdbInquiry,
+  cdbReadCapacity10,
+  cdbReadCapacity16,
+  cdbReportLuns,
+  decodeLun,
+  describeSense,
+  parseInquiry,
+  parseReadCapacity10,
+  parseReadCapacity16,
+  parseReportLuns,
+  parseSense,
+  scsiStatusName,
+  ScsiStatus,
+  SenseKey,
+  type Capacity,
+  type Inquiry,
+  type SenseData,
+} from './scsi';
+
+export const DEFAULT_LOGIN_TIMEOUT_MS = 15000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+const MAX_LUN = 16383;
+const MAX_IN_LENGTH = 2 ** 30;
+
+// ------------------------------------------------------------ loginFirst
+
+export interface LoginParams {
+  sessionType: 'discovery' | 'normal';
+  initiatorName: string;
+  targetName?: string;
+  portal: ParsedPortal;
+  auth?: ValidatedAuth;
+  chapAlgorithms?: ChapAlgorithm[];
+  headerDigest?: DigestOption;
+  dataDigest?: DigestOption;
+  commandTimeoutMs?: number;
+  logger?: Logger;
+  signal?: AbortSignal;
+  deadline: Deadline;
+  ctx: ErrorContext;
+}
+
+async function resolveAddresses(p: LoginParams): Promise<string[]> {
+  if (p.portal.family !== 0) return [p.portal.host];
+  const lookupCtx = { ...p.ctx, operation: `resolving ${p.portal.host}` };
+  let found: Array<{ address: string }>;
+  try {
+    found = await raceSignal(
+      dns.lookup(p.portal.host, { all: true, verbatim: true }),
+      lookupCtx,
+      p.signal,
+      p.deadline.remaining(),
+    );
+  } catch (err) {
+    if (err instanceof IscsiError) throw err;
+    const code = (err as { code?: string }).code ?? 'ENOTFOUND';
+    throw new IscsiError(
+      code,
+      `Could not resolve host ${p.portal.host} for ${p.ctx.operation}${p.ctx.target ? ` of target ${p.ctx.target}` : ''}: ${code}; check the host name and DNS configuration`,
+      { target: p.ctx.target, portal: p.ctx.portal },
+    );
+  }
+  if (found.length === 0) {
+    throw new IscsiError('ENOTFOUND', `Host ${p.portal.host} has no addresses; check the host name`, {
+      target: p.ctx.target,
+      portal: p.ctx.portal,
+    });
+  }
+  return found.map((f) => f.address);
+}
+
+function secretBuffer(s: string | undefined): Buffer | undefined {
+  return s === undefined ? undefined : Buffer.from(s, 'utf8');
+}
+
+function createNative(p: LoginParams, address: string): NativeSession {
+  const binding = loadBinding();
+  const secret = secretBuffer(p.auth?.password);
+  const reverseSecret = secretBuffer(p.auth?.reversePassword);
+  const cfg: NativeSessionConfig = {
+    sessionType: p.sessionType,
+    initiatorName: p.initiatorName,
+    address,
+    port: p.portal.port,
+    portalText: p.portal.text,
+    loginTimeoutMs: Math.max(1, Math.ceil(p.deadline.remaining())),
+    ...nativeLogConfig(p.logger, { target: p.targetName, portal: p.portal.text }),
+  };
+  if (p.targetName !== undefined) cfg.targetName = p.targetName;
+  if (p.auth) {
+    cfg.username = p.auth.username;
+    cfg.secret = secret;
+    if (p.auth.reverseUsername !== undefined) {
+      cfg.reverseUsername = p.auth.reverseUsername;
+      cfg.reverseSecret = reverseSecret;
+    }
+  }
+  if (p.chapAlgorithms) cfg.chapAlgorithms = [...p.chapAlgorithms];
+  if (p.headerDigest) cfg.headerDigest = p.headerDigest;
+  if (p.dataDigest) cfg.dataDigest = p.dataDigest;
+  if (p.commandTimeoutMs !== undefined) cfg.commandTimeoutMs = Math.ceil(p.commandTimeoutMs);
+  try {
+    return new binding.NativeSession(cfg);
+  } catch (err) {
+    throw fromNative(err, p.ctx);
+  } finally {
+    // The addon copied the secrets into the core; drop ours.
+    secret?.fill(0);
+    reverseSecret?.fill(0);
+    cfg.secret = undefined;
+    cfg.reverseSecret = undefined;
+  }
+}
+
+/** Connects and logs in to the first address that accepts. */
+export async function loginFirst(p: LoginParams): Promise<NativeSession> {
+  const addresses = await resolveAddresses(p);
+  let last: IscsiError | undefined;
+  for (const address of addresses) {
+    if (p.signal?.aborted) throw abortError(p.ctx);
+    const remaining = p.deadline.remaining();
+    if (remaining <= 0) throw last ?? timeoutError(p.ctx, p.deadline.totalMs);
+    const ctx = { ...p.ctx, portal: p.portal.family ? p.ctx.portal : `${p.ctx.portal} (${formatPortal(address, p.portal.port)})` };
+    const native = createNative(p, address);
+    try {
+      await runOperation(native, () => native.login(), ctx, p.signal, remaining);
+      return native;
+    } catch (err) {
+      native.close();
+      last = err as IscsiError;
+      if (last.code === ErrorCodes.ABORT_ERR) throw last;
+      if (last.code === ErrorCodes.ETIMEDOUT && p.deadline.remaining() <= 0) {
+        throw timeoutError(p.ctx, p.deadline.totalMs);
+      }
+      emit(p.logger, 'debug', `login via ${formatPortal(address, p.portal.port)} failed: ${last.code}`, {
+        target: p.targetName,
+        portal: p.portal.text,
+      });
+    }
+  }
+  throw last as IscsiError;
+}
+
+// ------------------------------------------------------------ Session
+
+export type NegotiatedParameters = NativeNegotiated;
+
+export interface SessionOptions {
+  initiatorName?: string;
+  auth?: AuthOptions;
+  chapAlgorithms?: ChapAlgorithm[];
+  headerDigest?: 'none' | 'crc32c' | 'prefer-crc32c';
+  dataDigest?: 'none' | 'crc32c' | 'prefer-crc32c';
+  logger?: Logger;
+  signal?: AbortSignal;
+  /** Login timeout, default 15000. */
+  timeoutMs?: number;
+  /** Default timeout of later commands, default 30000. */
+  commandTimeoutMs?: number;
+}
+
+export interface NodeAddress {
+  target: string;
+  address: string;
+  port?: number;
+}
+
+export interface ScsiOptions extends OperationOptions {
+  dataOut?: Buffer;
+  inLength?: number;
+}
+
+export interface ScsiResult {
+  status: number;
+  statusName: string;
+  /** iSCSI response code (0 = command completed at target). */
+  response: number;
+  data: Buffer;
+  sense: Buffer;
+  /** Decoded sense, when the target sent any. */
+  senseData?: SenseData;
+  residual: number;
+  overflow: boolean;
+  underflow: boolean;
+}
+
+export type { Inquiry, Capacity };
+
+interface SessionInit {
+  native: NativeSession;
+  target: string;
+  portal: string;
+  parameters: NegotiatedParameters;
+  commandTimeoutMs: number;
+  logger?: Logger;
+}
+
+const sessionInit = Symbol('sessionInit');
+
+export class Session {
+  readonly target: string;
+  readonly portal: string;
+  readonly parameters: Readonly<NegotiatedParameters>;
+  #native: NativeSession | null;
+  #closing: Promise<void> | null = null;
+  readonly #commandTimeoutMs: number;
+  readonly #logger?: Logger;
+
+  /** @internal Use openSession(). */
+  constructor(token: symbol, init: SessionInit) {
+    if (token !== sessionInit) throw new TypeError('Use openSession() to create a Session');
+    this.target = init.target;
+    this.portal = init.portal;
+    this.parameters = Object.freeze({ ...init.parameters });
+    this.#native = init.native;
+    this.#commandTimeoutMs = init.commandTimeoutMs;
+    this.#logger = init.logger;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closing !== null || this.#native === null;
+  }
+
+  #ctx(operation: string): ErrorContext {
+    return { operation, target: this.target, portal: this.portal };
+  }
+
+  async #raw(name: string, lun: number, cdb: Buffer, dataOut: Buffer | null, inLength: number, opts: unknown): Promise<ScsiResult> {
+    const ctx = this.#ctx(`${name} on LUN ${lun}`);
+    const o = validateOptionsObject(opts);
+    const signal = validateSignal(o.signal);
+    const timeoutMs = validateTimeout(o.timeoutMs, 'options.timeoutMs', this.#commandTimeoutMs);
+    const native = this.#native;
+    if (!native || this.#closing) throw sessionClosedError(ctx);
+    const dir: 0 | 1 | 2 = dataOut ? 2 : inLength > 0 ? 1 : 0;
+    let r: NativeScsiResult;
+    try {
+      r = await runOperation(native, () => native.scsi(lun, cdb, dir, dataOut, inLength), ctx, signal, timeoutMs);
+    } catch (err) {
+      const e = err as IscsiError;
+      // A close() racing this command: report it as the documented code.
+      if (this.#closing && e.code !== ErrorCodes.SESSION_CLOSED && e.code !== ErrorCodes.ABORT_ERR) {
+        throw sessionClosedError(ctx);
+      }
+      throw e;
+    }
+    const senseData = r.sense && r.sense.length ? parseSense(r.sense) : undefined;
+    const out: ScsiResult = {
+      status: r.status,
+      statusName: scsiStatusName(r.status),
+      response: r.response,
+      data: r.data,
+      sense: r.sense,
+      residual: r.residual,
+      overflow: r.overflow,
+      underflow: r.underflow,
+    };
+    if (senseData) out.senseData = senseData;
+    return out;
+  }
+
+  /** Runs a typed helper's command: retries UNIT ATTENTION (reported once
+   * after login/reset, SAM-5 5.14) and turns non-GOOD into ISCSI_SCSI_ERROR. */
+  async #checked(name: string, lun: number, cdb: Buffer, inLength: number, opts: unknown): Promise<ScsiResult> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.#raw(name, lun, cdb, null, inLength, opts);
+      if (r.response === 0 && r.status === ScsiStatus.GOOD) return r;
+      if (
+        attempt < 3 &&
+        r.status === ScsiStatus.CHECK_CONDITION &&
+        r.senseData?.senseKey === SenseKey.UNIT_ATTENTION
+      ) {
+        emit(this.#logger, 'debug', `${name}: UNIT ATTENTION, retrying`, { target: this.target, lun });
+        continue;
+      }
+      throw this.#scsiError(name, lun, r);
+    }
+  }
+
+  #scsiError(name: string, lun: number, r: ScsiResult): IscsiError {
+    const where = `target ${this.target}, portal ${this.portal}`;
+    let message: string;
+    if (r.response !== 0) {
+      message = `${name} on LUN ${lun} failed (${where}): the target reported iSCSI response 0x${r.response.toString(16)} (target failure); check the target logs`;
+    } else {
+      message = `${name} on LUN ${lun} failed (${where}): ${r.statusName}`;
+      if (r.senseData) message += `, ${describeSense(r.senseData)}`;
+      if (r.senseData?.senseKey === SenseKey.ILLEGAL_REQUEST) message += '; check that the LUN exists and supports this command';
+    }
+    return new IscsiError(ErrorCodes.SCSI_ERROR, message, {
+      target: this.target,
+      portal: this.portal,
+      scsiStatus: r.status,
+      sense: r.senseData,
+    });
+  }
+
+  /** REPORT LUNS (SPC-4 6.33): the decoded LUN numbers, in target order. */
+  async reportLuns(opts?: OperationOptions): Promise<number[]> {
+    let alloc = 16 + 8 * 64;
+    for (let round = 0; ; round++) {
+      const r = await this.#checked('REPORT LUNS', 0, cdbReportLuns(alloc), alloc, opts);
+      const parsed = parseReportLuns(r.data);
+      // The list was truncated: re-issue with room for all of it.
+      if (parsed.neededLength > r.data.length && parsed.neededLength > alloc && round < 2) {
+        alloc = Math.min(parsed.neededLength, 8 + 8 * 65536);
+        continue;
+      }
+      const luns: number[] = [];
+      for (const e of parsed.entries) {
+        const n = decodeLun(e);
+        if (n >= 0) luns.push(n);
+        else emit(this.#logger, 'debug', `REPORT LUNS: skipped LUN ${e.toString('hex')} (not single-level)`, { target: this.target });
+      }
+      return luns;
+    }
+  }
+
+  /** Standard INQUIRY data of a LUN. */
+  async inquiry(lun: number, opts?: OperationOptions): Promise<Inquiry> {
+    checkLun(lun);
+    const r = await this.#checked('INQUIRY', lun, cdbInquiry(255), 255, opts);
+    return parseInquiry(r.data);
+  }
+
+  /** READ CAPACITY(16), falling back to READ CAPACITY(10) on ILLEGAL REQUEST
+   * (SBC-2 era devices without SERVICE ACTION IN). */
+  async readCapacity(lun: number, opts?: OperationOptions): Promise<Capacity> {
+    checkLun(lun);
+    try {
+      const r = await this.#checked('READ CAPACITY(16)', lun, cdbReadCapacity16(32), 32, opts);
+      return parseReadCapacity16(r.data);
+    } catch (err) {
+      const e = err as IscsiError;
+      if (e.code !== ErrorCodes.SCSI_ERROR || e.sense?.senseKey !== SenseKey.ILLEGAL_REQUEST) throw e;
+    }
+    const r = await this.#checked('READ CAPACITY(10)', lun, cdbReadCapacity10(), 8, opts);
+    return parseReadCapacity10(r.data);
+  }
+
+  /** Raw pass-through. Non-GOOD statuses resolve (inspect `status` and
+   * `senseData`); only transport/session failures reject. */
+  async scsi(lun: number, cdb: Buffer, opts?: ScsiOptions): Promise<ScsiResult> {
+    checkLun(lun);
+    if (!Buffer.isBuffer(cdb) || cdb.length < 1 || cdb.length > 16) {
+      throw invalidArg('cdb', cdb, 'must be a Buffer of 1 to 16 bytes');
+    }
+    const o = validateOptionsObject(opts);
+    let dataOut: Buffer | null = null;
+    if (o.dataOut !== undefined) {
+      if (!Buffer.isBuffer(o.dataOut)) throw invalidArg('options.dataOut', o.dataOut, 'must be a Buffer');
+      dataOut = o.dataOut;
+    }
+    let inLength = 0;
+    if (o.inLength !== undefined) {
+      const v = o.inLength;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_IN_LENGTH) {
+        throw invalidArg('options.inLength', v, `must be an integer between 0 and ${MAX_IN_LENGTH}`);
+      }
+      inLength = v;
+    }
+    if (dataOut && inLength > 0) {
+      throw invalidArg('options', 'dataOut+inLength', 'must not set both dataOut and inLength (bidirectional commands are not supported)');
+    }
+    const name = `SCSI command 0x${cdb[0].toString(16).padStart(2, '0')}`;
+    return this.#raw(name, lun, Buffer.from(cdb), dataOut, inLength, o);
+  }
+
+  /** Logs out and releases the connection. Idempotent; pending commands
+   * reject with ISCSI_SESSION_CLOSED. Never rejects for a failed logout
+   * (the session is gone either way); only for invalid options. */
+  close(opts?: OperationOptions): Promise<void> {
+    if (this.#closing) return this.#closing;
+    let signal: AbortSignal | undefined;
+    let timeoutMs: number;
+    try {
+      const o = validateOptionsObject(opts);
+      signal = validateSignal(o.signal);
+      timeoutMs = validateTimeout(o.timeoutMs, 'options.timeoutMs', DEFAULT_CLOSE_TIMEOUT_MS);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const native = this.#native;
+    const ctx = this.#ctx('logout');
+    this.#closing = (async () => {
+      if (!native) return;
+      try {
+        // Logout while commands are in flight would wait for them; the
+        // caller asked to close, so pending work is failed instead.
+        if (native.pendingCount() === 0 && !signal?.aborted) {
+          await runOperation(native, () => native.logout(), ctx, signal, timeoutMs);
+        }
+      } catch (err) {
+        emit(this.#logger, 'debug', `logout failed: ${(err as IscsiError).code}`, { target: this.target, portal: this.portal });
+      } finally {
+        this.#native = null;
+        native.close();
+      }
+    })();
+    return this.#closing;
+  }
+
+  [util.inspect.custom](depth: number, options: util.InspectOptionsStylized, inspect: typeof util.inspect): string {
+    const shown = { target: this.target, portal: this.portal, closed: this.closed, parameters: this.parameters };
+    return `Session ${inspect(shown, { ...options, depth: options.depth === null ? null : depth - 1 })}`;
+  }
+}
+
+function checkLun(lun: unknown): void {
+  if (typeof lun !== 'number' || !Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) {
+    throw invalidArg('lun', lun, `must be an integer between 0 and ${MAX_LUN}`);
+  }
+}
+
+/** Logs in to one target (normal session). */
+export async function openSession(node: NodeAddress, options?: SessionOptions): Promise<Session> {
+  if (node === null || typeof node !== 'object') throw invalidArg('node', node, 'must be an object with target and address');
+  const target = validateIscsiName(node.target, 'node.target');
+  const portal = parsePortal({ address: node.address, port: node.port }, 'node');
+  const o = validateOptionsObject(options);
+  const signal = validateSignal(o.signal);
+  const timeoutMs = validateTimeout(o.timeoutMs, 'options.timeoutMs', DEFAULT_LOGIN_TIMEOUT_MS);
+  const commandTimeoutMs = validateTimeout(o.commandTimeoutMs, 'options.commandTimeoutMs', DEFAULT_COMMAND_TIMEOUT_MS);
+  const auth = validateAuth(o.auth);
+  const chapAlgorithms = validateChapAlgorithms(o.chapAlgorithms);
+  const headerDigest = validateDigest(o.headerDigest, 'options.headerDigest');
+  const dataDigest = validateDigest(o.dataDigest, 'options.dataDigest');
+  const logger = validateLogger(o.logger);
+  const deadline = new Deadline(timeoutMs);
+  const ctx: ErrorContext = { operation: 'login', target, portal: portal.text };
+  if (signal?.aborted) throw abortError(ctx);
+  const initiatorName = await resolveInitiatorName(o.initiatorName);
+  const native = await loginFirst({
+    sessionType: 'normal',
+    initiatorName,
+    targetName: target,
+    portal,
+    auth,
+    chapAlgorithms,
+    headerDigest,
+    dataDigest,
+    commandTimeoutMs,
+    logger,
+    signal,
+    deadline,
+    ctx,
+  });
+  const neg = native.negotiated();
+  if (!neg) {
+    native.close();
+    throw new IscsiError(ErrorCodes.PROTOCOL_ERROR, `Login to target ${target} at ${portal.text} completed without negotiated parameters`, {
+      target,
+      portal: portal.text,
+    });
+  }
+  emit(logger, 'info', `logged in to ${target}`, { target, portal: neg.portal || portal.text });
+  return new Session(sessionInit, {
+    native,
+    target,
+    portal: neg.portal || portal.text,
+    parameters: neg,
+    commandTimeoutMs,
+    logger,
+  });
+}
