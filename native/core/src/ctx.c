@@ -319,6 +319,11 @@ int isc_get_fd(const isc_ctx *ctx)
 	return ctx ? ctx->fd : -1;
 }
 
+uint32_t isc_get_fd_generation(const isc_ctx *ctx)
+{
+	return ctx ? ctx->fd_generation : 0;
+}
+
 int isc_is_logged_in(const isc_ctx *ctx)
 {
 	return ctx && ctx->state == ISC_ST_FFP;

@@ -84,6 +84,7 @@ struct isc_ctx {
 
 	int state;
 	int fd;
+	uint32_t fd_generation;
 	struct sockaddr_storage addr; /* current portal (changes on redirect) */
 	socklen_t addrlen;
 	char portal[300];             /* "addr:port" of the current portal */

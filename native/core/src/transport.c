@@ -50,6 +50,7 @@ int isc_transport_connect(isc_ctx *ctx)
 				     connect_hint(code));
 	}
 	ctx->fd = fd;
+	ctx->fd_generation++;
 	ctx->state = ISC_ST_CONNECTING;
 	isc_log(ctx, ISC_LOG_DEBUG, "connecting to %s", ctx->portal);
 	return ISC_OK;

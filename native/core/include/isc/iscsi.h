@@ -205,6 +205,9 @@ void isc_ctx_abort(isc_ctx *ctx, int err);
 
 /* ---- event loop integration ---- */
 int isc_get_fd(const isc_ctx *ctx);            /* -1 when no socket */
+/* Incremented every time the context opens a new socket. A poller keyed on
+ * the fd number alone can miss a redirect that reuses the same number. */
+uint32_t isc_get_fd_generation(const isc_ctx *ctx);
 int isc_which_events(const isc_ctx *ctx);      /* POLLIN | POLLOUT */
 /* Milliseconds until the next internal deadline relative to now_ms
  * (CLOCK_MONOTONIC ms, see isc_now_ms()), or -1 when no timer is armed. */

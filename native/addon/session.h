@@ -1,0 +1,87 @@
+// NativeSession: one C isc_ctx driven from the calling thread's libuv loop.
+//
+// The socket is watched with a uv_poll_t and the core's deadlines with a
+// uv_timer_t, both on the loop of the environment that created the session
+// (main thread or worker), so no network wait ever blocks JS or parks a
+// threadpool thread. Promises are settled from the core's completion
+// callbacks inside a CallbackScope so their reactions run promptly.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+
+extern "C" {
+#include "isc/iscsi.h"
+}
+
+namespace iscsi_addon {
+
+class NativeSession;
+
+// Per-environment state: the live sessions, closed by the cleanup hook when
+// the environment (process or worker) goes away.
+struct AddonData {
+  Napi::FunctionReference session_ctor;
+  NativeSession *sessions = nullptr;  // intrusive list
+};
+
+class NativeSession : public Napi::ObjectWrap<NativeSession> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeSession(const Napi::CallbackInfo &info);
+  ~NativeSession() override;
+
+  // Environment teardown: free everything without calling into JS.
+  void Teardown();
+
+  NativeSession *next_ = nullptr;
+  NativeSession *prev_ = nullptr;
+
+ private:
+  struct Op;
+
+  Napi::Value Login(const Napi::CallbackInfo &info);
+  Napi::Value Discover(const Napi::CallbackInfo &info);
+  Napi::Value Scsi(const Napi::CallbackInfo &info);
+  Napi::Value Logout(const Napi::CallbackInfo &info);
+  void Abort(const Napi::CallbackInfo &info);
+  void Close(const Napi::CallbackInfo &info);
+  Napi::Value Negotiated(const Napi::CallbackInfo &info);
+  Napi::Value PendingCount(const Napi::CallbackInfo &info);
+
+  // Start one core operation; returns the promise.
+  Napi::Value Submit(Napi::Env env, int kind, int rc_if_sync_fail, Op *op);
+  Napi::Error MakeError(Napi::Env env, int status);
+  static void OnComplete(isc_ctx *ctx, int status, void *result, void *priv);
+  static void OnLog(int level, const char *msg, void *user);
+
+  void Service(int revents);
+  void Rearm();
+  void CloseHandles();
+  void FreeContext();
+  void Unlink();
+
+  static void OnPoll(uv_poll_t *handle, int status, int events);
+  static void OnTimer(uv_timer_t *handle);
+
+  Napi::Env env_;
+  AddonData *data_;
+  isc_ctx *ctx_ = nullptr;
+  uv_loop_t *loop_ = nullptr;
+  uv_poll_t *poll_ = nullptr;
+  uv_timer_t *timer_ = nullptr;
+  int poll_fd_ = -1;
+  uint32_t poll_gen_ = 0;
+  int poll_events_ = 0;
+  bool referenced_ = false;  // ObjectWrap Ref() held while ops are pending
+  int in_core_ = 0;          // depth of calls into the core
+  bool close_requested_ = false;
+  bool tearing_down_ = false;
+  Napi::FunctionReference log_fn_;
+  Napi::AsyncContext *async_ctx_ = nullptr;
+};
+
+}  // namespace iscsi_addon
