@@ -1,0 +1,155 @@
+/**
+ * The native binding's surface, typed at the single place it is loaded.
+ *
+ * The addon (native/addon) exposes one class, `NativeSession`, wrapping one
+ * C `isc_ctx` (one iSCSI session over one TCP connection). It is driven by a
+ * uv_poll + uv_timer on the calling thread's event loop: no method blocks and
+ * no libuv pool thread waits on the network. Every async method returns a
+ * Promise that rejects with an Error carrying the properties of
+ * `NativeErrorInfo`.
+ *
+ * Only this file and the facade modules may touch the binding; users see the
+ * typed API in index.ts.
+ */
+import * as path from 'node:path';
+
+export type NativeDigest = 'none' | 'crc32c' | 'prefer-crc32c' | 'prefer-none';
+
+export interface NativeSessionConfig {
+  sessionType: 'discovery' | 'normal';
+  initiatorName: string;
+  initiatorAlias?: string;
+  /** Required for 'normal' sessions. */
+  targetName?: string;
+  /** Numeric IPv4/IPv6 address (no brackets; IPv6 may carry %scope). */
+  address: string;
+  port: number;
+  /** The portal as the user named it, used in messages and as the default
+   * TargetAddress for discovery entries without one. */
+  portalText: string;
+  /** CHAP. Secrets are Buffers so they can be zeroed after the call; the
+   * addon copies them into the core and zeroes its own copies on close. */
+  username?: string;
+  secret?: Buffer;
+  reverseUsername?: string;
+  reverseSecret?: Buffer;
+  /** CHAP_A preference, e.g. ['SHA3-256', 'SHA256', 'SHA1', 'MD5']. */
+  chapAlgorithms?: string[];
+  headerDigest?: NativeDigest;
+  dataDigest?: NativeDigest;
+  maxRecvDataSegmentLength?: number;
+  maxBurstLength?: number;
+  firstBurstLength?: number;
+  loginTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  logoutTimeoutMs?: number;
+  maxRedirects?: number;
+  /** 0 error .. 4 trace (one line per PDU header). */
+  logLevel?: number;
+  /** Called on the JS thread; messages never contain secrets. */
+  log?: (level: number, message: string) => void;
+}
+
+export interface NativeErrorInfo {
+  /** Stable code, e.g. 'ISCSI_AUTH_FAILED', 'ETIMEDOUT', 'ABORT_ERR'. */
+  code: string;
+  /** Login status class/detail when the target refused the login. */
+  statusClass?: number;
+  statusDetail?: number;
+  /** errno behind a socket failure. */
+  errno?: number;
+}
+
+export interface NativePortal {
+  address: string;
+  port: number;
+  tpgt: number;
+  hasTpgt: boolean;
+  /** true when the target reported no address and the queried portal was used. */
+  defaulted: boolean;
+}
+
+export interface NativeDiscovery {
+  targets: Array<{ name: string; portals: NativePortal[] }>;
+  /** Entries dropped as invalid (e.g. names with control characters). */
+  rejected: number;
+}
+
+export interface NativeNegotiated {
+  headerDigest: 'None' | 'CRC32C';
+  dataDigest: 'None' | 'CRC32C';
+  maxRecvDataSegmentLength: number;
+  maxXmitDataSegmentLength: number;
+  maxBurstLength: number;
+  firstBurstLength: number;
+  defaultTime2Wait: number;
+  defaultTime2Retain: number;
+  maxOutstandingR2T: number;
+  maxConnections: number;
+  initialR2T: boolean;
+  immediateData: boolean;
+  dataPDUInOrder: boolean;
+  dataSequenceInOrder: boolean;
+  errorRecoveryLevel: number;
+  authMethod: 'None' | 'CHAP';
+  mutualChap: boolean;
+  chapAlgorithm: string | null;
+  tsih: number;
+  targetPortalGroupTag: number;
+  targetAlias: string;
+  /** The portal in use after redirects, "addr:port". */
+  portal: string;
+}
+
+export interface NativeScsiResult {
+  /** SCSI status byte; 0 GOOD, 2 CHECK CONDITION... */
+  status: number;
+  /** iSCSI response code (0 = command completed at target). */
+  response: number;
+  sense: Buffer;
+  data: Buffer;
+  residual: number;
+  overflow: boolean;
+  underflow: boolean;
+}
+
+export interface NativeSession {
+  /** Connect and log in. */
+  login(): Promise<void>;
+  /** SendTargets=All (discovery sessions, after login). */
+  discover(): Promise<NativeDiscovery>;
+  /** One SCSI command (normal sessions, after login). dir: 0 none, 1 read, 2 write. */
+  scsi(lun: number, cdb: Buffer, dir: 0 | 1 | 2, dataOut: Buffer | null, inLength: number): Promise<NativeScsiResult>;
+  /** Logout and close the connection. */
+  logout(): Promise<void>;
+  /** Fail every pending operation with this code ('ABORT_ERR' or 'ETIMEDOUT')
+   * and drop the connection. Idempotent; safe at any time. */
+  abort(code: 'ABORT_ERR' | 'ETIMEDOUT'): void;
+  /** Free the native context (pending operations fail with
+   * ISCSI_SESSION_CLOSED). Idempotent. Also runs from the GC finalizer and
+   * the environment cleanup hook. */
+  close(): void;
+  negotiated(): NativeNegotiated | null;
+  pendingCount(): number;
+}
+
+export interface NativeBinding {
+  NativeSession: new (config: NativeSessionConfig) => NativeSession;
+  /** Core error codes for each isc_err, for documentation/tests. */
+  errorCodes(): string[];
+  /** 'sse4.2' or 'software'. */
+  crc32cImplementation(): string;
+  coreVersion(): string;
+}
+
+let cached: NativeBinding | undefined;
+
+/** Loads the addon via node-gyp-build (build/Release, then prebuilds/). */
+export function loadBinding(): NativeBinding {
+  if (!cached) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    cached = load(path.join(__dirname, '..'));
+  }
+  return cached;
+}
