@@ -40,24 +40,23 @@ export interface IscsiErrorDetails {
 export class IscsiError extends Error {
   readonly code: string;
   /** Login status class/detail (RFC 7143 11.13.5) when the target refused. */
-  readonly statusClass?: number;
-  readonly statusDetail?: number;
-  readonly target?: string;
+  declare readonly statusClass?: number;
+  declare readonly statusDetail?: number;
+  declare readonly target?: string;
   /** "addr:port" as the user named it (or as redirected). */
-  readonly portal?: string;
+  declare readonly portal?: string;
   /** SCSI status byte for ISCSI_SCSI_ERROR. */
-  readonly scsiStatus?: number;
+  declare readonly scsiStatus?: number;
   /** Decoded sense data for CHECK CONDITION. */
-  readonly sense?: SenseData;
+  declare readonly sense?: SenseData;
   /** errno behind a socket failure. */
-  readonly errno?: number;
+  declare readonly errno?: number;
 
   constructor(code: string, message: string, details: IscsiErrorDetails = {}) {
     super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
-    this.name = 'IscsiError';
     this.code = code;
-    // Only define the properties that carry a value, so util.inspect and
-    // JSON output stay short and tests can use toEqual on the shape.
+    // Only define the properties that carry a value (the optional fields are
+    // `declare`d so ES2022 class fields do not create them as undefined).
     if (details.statusClass !== undefined && details.statusClass >= 0) this.statusClass = details.statusClass;
     if (details.statusDetail !== undefined && details.statusDetail >= 0) this.statusDetail = details.statusDetail;
     if (details.target !== undefined) this.target = details.target;
@@ -67,6 +66,10 @@ export class IscsiError extends Error {
     if (details.errno !== undefined && details.errno !== 0) this.errno = details.errno;
   }
 }
+
+// On the prototype (not an own enumerable field) so inspect/JSON output
+// shows only the codes and details.
+Object.defineProperty(IscsiError.prototype, 'name', { value: 'IscsiError', writable: true, configurable: true });
 
 /** Argument validation failure (mirrors Node's ERR_INVALID_ARG_VALUE). */
 export function invalidArg(name: string, value: unknown, reason: string): IscsiError {

@@ -89,7 +89,7 @@ export function parsePortal(input: unknown, argName = 'portal', defaultPort = DE
   if (typeof input !== 'string') {
     throw invalidArg(argName, input, 'must be a string or an object with an address');
   }
-  const s = input.trim();
+  const s = input;
   if (s.length === 0 || s.length > 300 || /[\s\x00-\x1f\x7f]/.test(s)) {
     throw invalidArg(argName, input, 'must be "host", "host:port", "[ipv6]" or "[ipv6]:port"');
   }
