@@ -19,10 +19,13 @@
 
 static int key_char_ok(unsigned char c)
 {
-	/* RFC 7143 section 6.1: letters, digits, '.', '-', '+', '@', '_'.
-	 * Spelled out rather than isalnum() so the locale cannot widen it. */
+	/* RFC 7143 section 6.1: letters, digits, '.', '-', '+', '@', '_', and
+	 * '#' for the "X#..." IANA-registered extension keys (section 13.5.4),
+	 * which a target may send and we must answer NotUnderstood rather than
+	 * fail the whole text. Spelled out rather than isalnum() so the locale
+	 * cannot widen it. */
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-' || c == '+' || c == '@' || c == '_';
+	       c == '.' || c == '-' || c == '+' || c == '@' || c == '_' || c == '#';
 }
 
 int isc_text_key_valid(const char *key, size_t len)
