@@ -80,6 +80,10 @@ add_target() {
 	truncate -s 64M "$WORK/t$1.img" || die "truncate failed"
 	T --op new --mode logicalunit --tid "$1" --lun 1 -b "$WORK/t$1.img"
 	T --op bind --mode target --tid "$1" -I ALL
+	# tgtd answers HeaderDigest/DataDigest=None unless the target allows
+	# CRC32C; allow both so digest tests and plain logins both work.
+	T --op update --mode target --tid "$1" -n HeaderDigest -v CRC32C,None
+	T --op update --mode target --tid "$1" -n DataDigest -v CRC32C,None
 }
 
 add_target 1 iqn.2026-11.test.c:plain

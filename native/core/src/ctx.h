@@ -81,6 +81,7 @@ struct isc_ctx {
 	size_t reverse_secret_len;
 	int chap_algs[ISC_MAX_CHAP_ALGS];
 	int chap_alg_count;
+	int chap_sha256_dropped;      /* the tgt CHAP_A=7 fallback ran (session.c) */
 
 	int state;
 	int fd;

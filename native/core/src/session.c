@@ -244,6 +244,40 @@ static int follow_redirect(isc_ctx *ctx)
 	return isc_transport_connect(ctx);
 }
 
+/*
+ * Interop: STGT (tgt <= 1.0.85, usr/iscsi/chap.c) accepts CHAP_A=7 but
+ * computes SHA-1 for it, while RFC 7143's registry, Linux LIO and open-iscsi
+ * use 7 for SHA-256 (6 is SHA-1). Such a target rejects our correct SHA-256
+ * response with an initiator error (0x0200) or authentication failure
+ * (0x0201). When that happens once, reconnect and offer the list without
+ * SHA-256. This adds no downgrade an attacker lacks already: the weaker
+ * algorithms were in our offer anyway.
+ */
+static int chap_sha256_quirk(const isc_ctx *ctx)
+{
+	return !ctx->chap_sha256_dropped && ctx->login.chap_alg == ISC_CHAP_SHA256 &&
+	       ctx->login.status_class == 2 &&
+	       (ctx->login.status_detail == 0 || ctx->login.status_detail == 1) &&
+	       ctx->chap_alg_count > 1;
+}
+
+static int retry_without_sha256(isc_ctx *ctx)
+{
+	int n = 0;
+
+	for (int i = 0; i < ctx->chap_alg_count; i++)
+		if (ctx->chap_algs[i] != ISC_CHAP_SHA256)
+			ctx->chap_algs[n++] = ctx->chap_algs[i];
+	ctx->chap_alg_count = n;
+	ctx->chap_sha256_dropped = 1;
+	isc_log(ctx, ISC_LOG_WARN,
+		"target %s rejected our SHA-256 CHAP response (status 0x%02x%02x); retrying "
+		"without SHA-256 (some targets, e.g. tgt, treat CHAP_A=7 as SHA-1)",
+		ctx->portal, ctx->login.status_class & 0xff, ctx->login.status_detail & 0xff);
+	isc_transport_close(ctx);
+	return isc_transport_connect(ctx);
+}
+
 static int handle_login_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 {
 	struct isc_task *t = find_kind(ctx, ISC_TASK_LOGIN);
@@ -279,6 +313,8 @@ static int handle_login_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 		isc_task_complete(ctx, t, ISC_OK, NULL);
 		return ISC_OK;
 	}
+	if (chap_sha256_quirk(ctx))
+		return retry_without_sha256(ctx);
 	/* A refusal: keep the target's status for the caller. */
 	isc_set_error(ctx, rc, 0, "login to %s at %s failed: %s", target_label(ctx), ctx->portal,
 		      ctx->login.message[0] ? ctx->login.message : isc_strerror(rc));

@@ -85,6 +85,24 @@ static void test_discovery(void)
 	isc_ctx_free(ctx);
 }
 
+/* A SCSI command that retries while the target reports UNIT ATTENTION: the
+ * first command on a new I_T nexus gets "power on, reset or bus device
+ * reset occurred" (ASC 0x29) from tgtd, as from any SPC target. */
+static int scsi_ua(isc_ctx *ctx, uint64_t lun, const uint8_t *cdb, size_t n, int dir,
+		   const uint8_t *out, size_t out_len, size_t in_len, struct isc_scsi_result **r)
+{
+	for (int attempt = 0;; attempt++) {
+		struct isc_sense sense;
+		int rc = isc_sync_scsi(ctx, lun, cdb, n, dir, out, out_len, in_len, r);
+		if (rc || (*r)->status != ISC_SCSI_CHECK_CONDITION || attempt == 3 ||
+		    isc_parse_sense((*r)->sense, (*r)->sense_len, &sense) != 0 ||
+		    sense.sense_key != 0x06)
+			return rc;
+		isc_scsi_result_free(*r);
+		*r = NULL;
+	}
+}
+
 static void check_inquiry(isc_ctx *ctx)
 {
 	uint8_t cdb[ISC_CDB_MAX];
@@ -113,7 +131,7 @@ static void check_capacity_and_luns(isc_ctx *ctx)
 	uint64_t luns[8];
 	size_t count = 0, total = 0;
 
-	CHECK_EQ_INT(isc_sync_scsi(ctx, 1, cdb, n, ISC_DIR_READ, NULL, 0, 32, &r), ISC_OK);
+	CHECK_EQ_INT(scsi_ua(ctx, 1, cdb, n, ISC_DIR_READ, NULL, 0, 32, &r), ISC_OK);
 	if (r) {
 		CHECK_EQ_INT(isc_parse_read_capacity16(r->data, r->data_len, &cap), ISC_OK);
 		CHECK_EQ_INT(cap.block_length, 512);
@@ -122,7 +140,7 @@ static void check_capacity_and_luns(isc_ctx *ctx)
 	}
 	n = isc_cdb_report_luns(cdb, 0, 8 + 8 * 8);
 	r = NULL;
-	CHECK_EQ_INT(isc_sync_scsi(ctx, 0, cdb, n, ISC_DIR_READ, NULL, 0, 8 + 8 * 8, &r), ISC_OK);
+	CHECK_EQ_INT(scsi_ua(ctx, 0, cdb, n, ISC_DIR_READ, NULL, 0, 8 + 8 * 8, &r), ISC_OK);
 	if (r) {
 		CHECK_EQ_INT(isc_parse_report_luns(r->data, r->data_len, luns, 8, &count, &total), ISC_OK);
 		CHECK_EQ_INT(count, 2); /* LUN 0 (tgtd's controller) and LUN 1 */
@@ -148,14 +166,14 @@ static void check_write_read(isc_ctx *ctx)
 	for (size_t i = 0; i < LEN; i++)
 		pattern[i] = (uint8_t)(i * 7 + (i >> 9));
 	n = isc_cdb_write10(cdb, 2048, LEN / 512);
-	CHECK_EQ_INT(isc_sync_scsi(ctx, 1, cdb, n, ISC_DIR_WRITE, pattern, LEN, 0, &r), ISC_OK);
+	CHECK_EQ_INT(scsi_ua(ctx, 1, cdb, n, ISC_DIR_WRITE, pattern, LEN, 0, &r), ISC_OK);
 	if (r) {
 		CHECK_EQ_INT(r->status, ISC_SCSI_GOOD);
 		isc_scsi_result_free(r);
 	}
 	n = isc_cdb_read10(cdb, 2048, LEN / 512);
 	r = NULL;
-	CHECK_EQ_INT(isc_sync_scsi(ctx, 1, cdb, n, ISC_DIR_READ, NULL, 0, LEN, &r), ISC_OK);
+	CHECK_EQ_INT(scsi_ua(ctx, 1, cdb, n, ISC_DIR_READ, NULL, 0, LEN, &r), ISC_OK);
 	if (r) {
 		CHECK_EQ_INT(r->status, ISC_SCSI_GOOD);
 		CHECK_EQ_INT(r->data_len, LEN);
