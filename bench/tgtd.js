@@ -26,6 +26,35 @@ const execFileP = promisify(execFile);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let counter = 0;
 
+// Every tgtd this process spawned and has not stopped yet, with its temp
+// dir. An 'exit' hook kills them (by pid) so an interrupted start (Ctrl-C
+// while startTgtd() is still polling) never leaves a daemon behind.
+const live = new Map(); // pid -> true
+const liveDirs = new Set();
+let exitHooked = false;
+function hookExit() {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', killAllSync);
+  }
+}
+function track(pid) {
+  hookExit();
+  live.set(pid, true);
+}
+function killAllSync() {
+  for (const pid of live.keys()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  live.clear();
+  for (const dir of liveDirs) fs.rmSync(dir, { recursive: true, force: true });
+  liveDirs.clear();
+}
+
 function freePort(host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -54,6 +83,7 @@ async function tryStart(dir, logFd) {
     cwd: dir,
     stdio: ['ignore', logFd, logFd],
   });
+  if (child.pid) track(child.pid);
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -79,6 +109,7 @@ async function tryStart(dir, logFd) {
       /* already gone */
     }
   }
+  live.delete(child.pid);
   return null;
 }
 
@@ -89,6 +120,8 @@ async function tryStart(dir, logFd) {
  */
 async function startTgtd() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iscsi-bench-tgtd-'));
+  hookExit();
+  liveDirs.add(dir);
   const logFile = path.join(dir, 'tgtd.log');
   const logFd = fs.openSync(logFile, 'a');
   let started = null;
@@ -100,6 +133,7 @@ async function startTgtd() {
   if (!started) {
     const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-400) : '';
     fs.rmSync(dir, { recursive: true, force: true });
+    liveDirs.delete(dir);
     throw new Error(`could not start tgtd (is the "tgt" package installed?) ${tail}`);
   }
   const { child, control, port } = started;
@@ -144,7 +178,9 @@ async function startTgtd() {
       } catch {
         /* already gone */
       }
+      live.delete(child.pid);
       fs.rmSync(dir, { recursive: true, force: true });
+      liveDirs.delete(dir);
     },
     async stop() {
       if (stopped) return;
@@ -168,4 +204,4 @@ function debVersion(pkg) {
   }
 }
 
-module.exports = { startTgtd, freePort, debVersion };
+module.exports = { startTgtd, freePort, debVersion, killAllSync };
