@@ -34,6 +34,9 @@ export interface TargetSpec {
   chap?: Credentials;
   /** Outgoing CHAP: the target authenticates to the initiator. */
   mutual?: Credentials;
+  /** Allow CRC32C header/data digests (default true). tgtd's own default
+   * is "None" only, which refuses initiators that require CRC32C. */
+  digests?: boolean;
 }
 
 export interface Tgtd {
@@ -177,6 +180,11 @@ export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
         files.set(`${tid}/${lun}`, file);
         await tgtadm(['--op', 'new', '--mode', 'logicalunit', '--tid', String(tid), '--lun', String(lun), '-b', file]);
       }
+      if (spec.digests !== false) {
+        for (const key of ['HeaderDigest', 'DataDigest']) {
+          await tgtadm(['--op', 'update', '--mode', 'target', '--tid', String(tid), '-n', key, '-v', 'CRC32C,None']);
+        }
+      }
       await tgtadm(['--op', 'bind', '--mode', 'target', '--tid', String(tid), '-I', 'ALL']);
       if (spec.chap) {
         await ensureAccount(spec.chap);
@@ -210,7 +218,9 @@ export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
       } catch {
         /* already gone */
       }
-      await Promise.race([exited, sleep(5000)]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
       if (!process.env.ISC_KEEP_TGTD_DIR) fs.rmSync(dir, { recursive: true, force: true });
     },
   };

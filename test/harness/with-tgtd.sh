@@ -6,6 +6,7 @@
 #   iqn.2026-11.test.c:chap    64 MiB LUN 1, one-way CHAP cuser / csecret-12345
 #   iqn.2026-11.test.c:mutual  64 MiB LUN 1, CHAP muser / msecret-12345,
 #                              target answers as tuser / tsecret-12345
+# Every target accepts HeaderDigest/DataDigest CRC32C or None.
 #
 # Exports ISC_TEST_PORT and ISC_TEST_PORTAL=127.0.0.1:PORT, runs "$@" and
 # exits with its status. tgtd is killed with SIGKILL on exit (it ignores
@@ -79,6 +80,9 @@ add_target() {
 	: >"$WORK/t$1.img"
 	truncate -s 64M "$WORK/t$1.img" || die "truncate failed"
 	T --op new --mode logicalunit --tid "$1" --lun 1 -b "$WORK/t$1.img"
+	# tgtd's default digest list is "None" only; allow CRC32C as well.
+	T --op update --mode target --tid "$1" -n HeaderDigest -v CRC32C,None
+	T --op update --mode target --tid "$1" -n DataDigest -v CRC32C,None
 	T --op bind --mode target --tid "$1" -I ALL
 	# tgtd answers HeaderDigest/DataDigest=None unless the target allows
 	# CRC32C; allow both so digest tests and plain logins both work.
