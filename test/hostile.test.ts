@@ -260,6 +260,7 @@ describe('hostile peers', () => {
   it('garbage instead of a login response -> ISCSI_PROTOCOL_ERROR', async () => {
     const garbage = Buffer.alloc(48 + 16, 0xa5);
     garbage[0] = 0x15; // not a target opcode (RFC 7143 11.1)
+    garbage[4] = 0; // no AHS, so the whole PDU is on the wire
     garbage.writeUIntBE(16, 5, 3);
     const t = await target({ onLogin: () => garbage });
     const e = await rejection(discoverSendTargets(`127.0.0.1:${t.port}`, { timeoutMs: 5000 }));
