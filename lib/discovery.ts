@@ -15,6 +15,7 @@ import {
   runOperation,
   validateAuth,
   validateChapAlgorithms,
+  validateMaxRecvDataSegmentLength,
   validateOptionsObject,
   validateSignal,
   validateTimeout,
@@ -36,6 +37,10 @@ export interface DiscoveryOptions {
   signal?: AbortSignal;
   /** Whole operation (DNS, connect, login, SendTargets), default 15000. */
   timeoutMs?: number;
+  /** Largest data segment we accept per PDU (RFC 7143 13.12), 512 ..
+   * 16777215; default 262144. Smaller values make long SendTargets answers
+   * arrive in more PDUs. Tuning only. */
+  maxRecvDataSegmentLength?: number;
 }
 
 export interface DiscoveredTarget {
@@ -69,6 +74,7 @@ export async function discoverSendTargets(
   const timeoutMs = validateTimeout(o.timeoutMs, 'options.timeoutMs', DEFAULT_LOGIN_TIMEOUT_MS);
   const auth = validateAuth(o.auth);
   const chapAlgorithms = validateChapAlgorithms(o.chapAlgorithms);
+  const maxRecvDataSegmentLength = validateMaxRecvDataSegmentLength(o.maxRecvDataSegmentLength);
   const logger = validateLogger(o.logger);
   const deadline = new Deadline(timeoutMs);
   const ctx: ErrorContext = { operation: 'SendTargets discovery', portal: parsed.text };
@@ -81,6 +87,7 @@ export async function discoverSendTargets(
     portal: parsed,
     auth,
     chapAlgorithms,
+    maxRecvDataSegmentLength,
     logger,
     signal,
     deadline,

@@ -142,6 +142,15 @@ export function validateDigest(value: unknown, name: string): NativeDigest | und
   return value as NativeDigest;
 }
 
+/** RFC 7143 13.12: MaxRecvDataSegmentLength is 512 .. 2^24-1. */
+export function validateMaxRecvDataSegmentLength(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 512 || value > 16777215) {
+    throw invalidArg('options.maxRecvDataSegmentLength', value, 'must be an integer between 512 and 16777215');
+  }
+  return value;
+}
+
 /** A point in time all steps of one public call share (DNS, each address
  * tried, login, discovery). */
 export class Deadline {

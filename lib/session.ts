@@ -31,6 +31,7 @@ import {
   validateAuth,
   validateChapAlgorithms,
   validateDigest,
+  validateMaxRecvDataSegmentLength,
   validateOptionsObject,
   validateSignal,
   validateTimeout,
@@ -80,6 +81,7 @@ export interface LoginParams {
   headerDigest?: DigestOption;
   dataDigest?: DigestOption;
   commandTimeoutMs?: number;
+  maxRecvDataSegmentLength?: number;
   logger?: Logger;
   signal?: AbortSignal;
   deadline: Deadline;
@@ -144,6 +146,7 @@ function createNative(p: LoginParams, address: string): NativeSession {
   if (p.chapAlgorithms) cfg.chapAlgorithms = [...p.chapAlgorithms];
   if (p.headerDigest) cfg.headerDigest = p.headerDigest;
   if (p.dataDigest) cfg.dataDigest = p.dataDigest;
+  if (p.maxRecvDataSegmentLength !== undefined) cfg.maxRecvDataSegmentLength = p.maxRecvDataSegmentLength;
   if (p.commandTimeoutMs !== undefined) cfg.commandTimeoutMs = Math.ceil(p.commandTimeoutMs);
   try {
     return new binding.NativeSession(cfg);
@@ -203,6 +206,9 @@ export interface SessionOptions {
   timeoutMs?: number;
   /** Default timeout of later commands, default 30000. */
   commandTimeoutMs?: number;
+  /** Largest data segment we accept per PDU (RFC 7143 13.12), 512 ..
+   * 16777215; default 262144. Tuning only. */
+  maxRecvDataSegmentLength?: number;
 }
 
 export interface NodeAddress {
@@ -472,6 +478,7 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
   const chapAlgorithms = validateChapAlgorithms(o.chapAlgorithms);
   const headerDigest = validateDigest(o.headerDigest, 'options.headerDigest');
   const dataDigest = validateDigest(o.dataDigest, 'options.dataDigest');
+  const maxRecvDataSegmentLength = validateMaxRecvDataSegmentLength(o.maxRecvDataSegmentLength);
   const logger = validateLogger(o.logger);
   const deadline = new Deadline(timeoutMs);
   const ctx: ErrorContext = { operation: 'login', target, portal: portal.text };
@@ -487,6 +494,7 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
     headerDigest,
     dataDigest,
     commandTimeoutMs,
+    maxRecvDataSegmentLength,
     logger,
     signal,
     deadline,

@@ -86,7 +86,17 @@ describe('SendTargets discovery against tgtd', () => {
     }, 120000);
 
     it('returns all 603 targets', async () => {
-      const got = await discoverSendTargets(tgtd.portal);
+      const trace: string[] = [];
+      // 8 KiB PDUs: the ~60 KB answer needs several (the default 256 KiB
+      // would take it in one).
+      const got = await discoverSendTargets(tgtd.portal, {
+        maxRecvDataSegmentLength: 8192,
+        logger: { trace: (m: string) => trace.push(m) },
+      });
+      // The answer really spanned several Text Response PDUs (C bit / TTT
+      // continuation, RFC 7143 11.11.2), i.e. the multi-PDU path was used.
+      const textResponses = trace.filter((l) => l.startsWith('<- Text Response')).length;
+      expect(textResponses).toBeGreaterThan(1);
       expect(got).toHaveLength(603);
       expect(new Set(got.map((e) => e.target))).toEqual(new Set([...PLAIN, ...many]));
       for (const e of got) expect(e).toEqual({ target: e.target, address: '127.0.0.1', port: tgtd.port, tpgt: 1, iface: 'default' });
@@ -167,6 +177,7 @@ describe('failures', () => {
     ['signal not a signal', '127.0.0.1', { signal: {} }],
     ['bad initiator name', '127.0.0.1', { initiatorName: 'not-an-iqn' }],
     ['bad chap algorithm', '127.0.0.1', { chapAlgorithms: ['SHA512'] }],
+    ['maxRecvDataSegmentLength 511', '127.0.0.1', { maxRecvDataSegmentLength: 511 }],
     ['auth without password', '127.0.0.1', { auth: { username: 'u' } }],
   ])('bad argument (%s) -> ERR_INVALID_ARG_VALUE', async (_name, portal, options) => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
