@@ -48,9 +48,33 @@ beforeAll(async () => {
     cwd: ROOT,
     stdio: 'inherit',
   });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'write-esm-entry.js')], { cwd: ROOT, stdio: 'ignore' });
   tgtd = await startTgtd();
   await tgtd.addTarget(TARGET, { luns: [{ sizeMiB: 16 }] });
 }, 120000);
+
+it('the package works as an ES module (import by package name, self-reference)', async () => {
+  const script = `
+    import { discoverSendTargets, openSession, IscsiError, Session } from 'iscsi-initiator';
+    import cjs from 'iscsi-initiator';
+    const r = await discoverSendTargets('127.0.0.1:' + process.env.ISC_PORT);
+    console.log(JSON.stringify({ names: r.map((e) => e.target), fns: [typeof openSession, typeof IscsiError, typeof Session],
+      same: cjs.discoverSendTargets === discoverSendTargets }));
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise((r) => child.on('exit', r));
+  expect(err).toBe('');
+  expect(code).toBe(0);
+  expect(JSON.parse(out)).toEqual({ names: [TARGET], fns: ['function', 'function', 'function'], same: true });
+});
 
 afterAll(async () => {
   await tgtd?.stop();
