@@ -215,6 +215,20 @@ void isc_login_request(struct isc_login *lg, const uint8_t **bhs, const uint8_t 
 
 /* ---- status ---- */
 
+static const char *alg_list(const struct isc_login *lg, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < lg->cfg.chap_alg_count && o < cap; i++) {
+		int n = snprintf(buf + o, cap - o, "%s%d", i ? "," : "", lg->cfg.chap_algs[i]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
+}
+
+
 static const char *status_name(int cls, int detail)
 {
 	switch (cls << 8 | detail) {
@@ -264,10 +278,27 @@ static int handle_status(struct isc_login *lg, int cls, int detail, const struct
 	}
 	if (cls == 2) {
 		int err = ISC_ERR_LOGIN_REJECTED;
+		char algs[64];
 		if (detail == 0x01 || detail == 0x02)
 			err = ISC_ERR_AUTH_FAILED;
 		else if (detail == 0x03 || detail == 0x04)
 			err = ISC_ERR_TARGET_NOT_FOUND;
+		/* Targets that do not like our CHAP algorithm say "initiator
+		 * error" rather than anything specific; say what we know. tgt
+		 * (<= 1.0.85 at least) picks CHAP_A=7 but computes SHA-1 for it
+		 * (the IANA number of SHA-1 is 6), so SHA-256 logins to it fail
+		 * right after our CHAP_R. */
+		if (detail == 0x00 && lg->phase == ISC_LP_SEC_CHAP_A)
+			return failf(lg, err,
+				     "login rejected by target: 0x0200 %s after our CHAP_A=%s - the "
+				     "target may support none of these algorithms (try MD5)",
+				     name, alg_list(lg, algs, sizeof(algs)));
+		if (detail == 0x00 && lg->phase == ISC_LP_SEC_CHAP_R && lg->chap_alg == ISC_CHAP_SHA256)
+			return failf(lg, err,
+				     "login rejected by target: 0x0200 %s after our SHA-256 CHAP "
+				     "response - some targets (tgt) take CHAP_A=7 for SHA-1; "
+				     "offer MD5 instead",
+				     name);
 		return failf(lg, err, "login rejected by target: 0x%02x%02x %s", cls, detail, name);
 	}
 	if (cls == 3)
@@ -278,19 +309,6 @@ static int handle_status(struct isc_login *lg, int cls, int detail, const struct
 }
 
 /* ---- CHAP ---- */
-
-static const char *alg_list(const struct isc_login *lg, char *buf, size_t cap)
-{
-	size_t o = 0;
-	buf[0] = '\0';
-	for (int i = 0; i < lg->cfg.chap_alg_count && o < cap; i++) {
-		int n = snprintf(buf + o, cap - o, "%s%d", i ? "," : "", lg->cfg.chap_algs[i]);
-		if (n < 0)
-			break;
-		o += (size_t)n;
-	}
-	return buf;
-}
 
 /* Target sent CHAP_A, CHAP_I, CHAP_C: answer with CHAP_N, CHAP_R (and our
  * own challenge in mutual mode). */

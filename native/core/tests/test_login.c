@@ -694,6 +694,28 @@ static void test_status(void)
 	CHECK(strstr(lg.message, "check the CHAP username/password") != NULL);
 	isc_login_free(&lg);
 
+	/* 0x0200 right after our SHA-256 CHAP_R: the message names the
+	 * known tgt quirk (it computes SHA-1 for CHAP_A=7). */
+	{
+		struct isc_login_config c7 = chap_cfg(0, 0);
+		uint8_t chal[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+		struct req q;
+		rec_begin(1);
+		CHECK_EQ_INT(isc_login_start(&lg, &c7), 0);
+		chap_until_response(&lg, &r, ISC_CHAP_SHA256, "8,7,6,5", 1, chal, sizeof(chal), &q);
+		put_req(&q);
+		CHECK_EQ_INT(STATUS(&lg, &r, 2, 0, ""), ISC_ERR_LOGIN_REJECTED);
+		CHECK(strstr(lg.message, "CHAP_A=7") != NULL);
+		isc_login_free(&lg);
+		rec_save("tgt_sha256_quirk");
+		/* 0x0200 in answer to CHAP_A: probably no common algorithm. */
+		CHECK_EQ_INT(isc_login_start(&lg, &c7), 0);
+		CHECK_EQ_INT(RSP(&lg, &r, CSG(0), 1, 0, "AuthMethod=CHAP\0"), ISC_LOGIN_SEND);
+		CHECK_EQ_INT(STATUS(&lg, &r, 2, 0, ""), ISC_ERR_LOGIN_REJECTED);
+		CHECK(strstr(lg.message, "CHAP_A=8,7,6,5") != NULL);
+		isc_login_free(&lg);
+	}
+
 	/* Redirect. */
 	rec_begin(2);
 	CHECK_EQ_INT(isc_login_start(&lg, &c), 0);
