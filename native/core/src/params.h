@@ -2,8 +2,8 @@
  * Operational parameter negotiation (RFC 7143 sections 6.2 and 13).
  *
  * Each key has a type that fixes the result rule:
- *  - boolean AND (InitialR2T is OR; ImmediateData, DataPDUInOrder,
- *    DataSequenceInOrder are AND), numerical minimum (MaxBurstLength,
+ *  - boolean OR (InitialR2T, DataPDUInOrder, DataSequenceInOrder: RFC 7143
+ *    13.10, 13.18, 13.19) and AND (ImmediateData), numerical minimum (MaxBurstLength,
  *    FirstBurstLength, MaxConnections, MaxOutstandingR2T, ErrorRecoveryLevel,
  *    DefaultTime2Retain), numerical maximum (DefaultTime2Wait), list (digests:
  *    the responder picks the first of our list it supports), declarative
