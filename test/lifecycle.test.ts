@@ -176,22 +176,35 @@ it('discovery inside a worker_threads Worker returns the same result', async () 
   expect(fromWorker).toEqual(main);
 });
 
-it('terminating a worker with an open session does not crash the process', async () => {
-  const w = new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const m = require(workerData.dist);
-     m.openSession(workerData.node).then((s) => { s.inquiry(1).catch(() => {}); parentPort.postMessage('open'); },
-       (e) => parentPort.postMessage('error ' + e.code));`,
-    { eval: true, workerData: { dist: DIST, node: { target: TARGET, address: '127.0.0.1', port: tgtd.port } } },
-  );
-  const msg = await new Promise((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
-  expect(msg).toBe('open');
-  await w.terminate();
-  // Still healthy afterwards.
-  const s = await openSession({ target: TARGET, address: '127.0.0.1', port: tgtd.port });
-  expect((await s.readCapacity(1)).bytes).toBe(16n * 1024n * 1024n);
-  await s.close();
+it('terminating a worker with an open session and a pending command does not crash the process', async () => {
+  // Run in a child so an addon crash at worker teardown shows up as this
+  // test's failure (with the child's stderr) instead of killing jest.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const m = require(process.env.ISC_DIST);
+    const node = { target: process.env.ISC_TARGET, address: '127.0.0.1', port: Number(process.env.ISC_PORT) };
+    (async () => {
+      for (let i = 0; i < 10; i++) {
+        const w = new Worker(\`
+          const { parentPort, workerData } = require('node:worker_threads');
+          const m = require(workerData.dist);
+          m.openSession(workerData.node).then(
+            (s) => { s.inquiry(1).catch(() => {}); parentPort.postMessage('open'); },
+            (e) => parentPort.postMessage('error ' + e.code));\`,
+          { eval: true, workerData: { dist: process.env.ISC_DIST, node } });
+        const msg = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+        if (msg !== 'open') throw new Error(msg);
+        await w.terminate();
+      }
+      const s = await m.openSession(node);
+      const c = await s.readCapacity(1);
+      await s.close();
+      console.log(String(c.bytes));
+    })().catch((e) => { console.error('FAILED', e); process.exit(3); });
+  `;
+  const r = await runNode([], script, env());
+  expect(r.stderr).toBe('');
+  expect(r.signal).toBeNull();
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim()).toBe(String(16 * 1024 * 1024));
 });

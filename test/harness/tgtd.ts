@@ -144,6 +144,14 @@ export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
   }
   const { child, control, port, port6 } = started;
   const pid = child.pid as number;
+  // If this process dies without stop() (a crashed jest worker), nothing
+  // else would kill tgtd: a tiny watchdog does, and removes the temp dir.
+  const watchdog = spawn(
+    'sh',
+    ['-c', 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null; rm -rf "$3"', 'watchdog', String(process.pid), String(pid), dir],
+    { stdio: 'ignore', detached: true },
+  );
+  watchdog.unref();
   let nextTid = 1;
   const accounts = new Set<string>();
   const files = new Map<string, string>();
@@ -215,6 +223,11 @@ export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
       });
       try {
         process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      try {
+        if (watchdog.pid) process.kill(watchdog.pid, 'SIGKILL');
       } catch {
         /* already gone */
       }
