@@ -140,6 +140,12 @@ static int validate_config(const struct isc_config *cfg)
 		return ISC_ERR_INVAL;
 	if (cfg->secret_len > 1024 || cfg->reverse_secret_len > 1024)
 		return ISC_ERR_INVAL;
+	/* RFC 7143 section 12.1.3: a secret used to authenticate the initiator
+	 * must not also authenticate the target (it would let a rogue target
+	 * that learned one direction answer the other). */
+	if (cfg->reverse_username && cfg->secret_len == cfg->reverse_secret_len &&
+	    memcmp(cfg->secret, cfg->reverse_secret, cfg->secret_len) == 0)
+		return ISC_ERR_INVAL;
 	if (cfg->chap_alg_count < 0 || cfg->chap_alg_count > ISC_MAX_CHAP_ALGS)
 		return ISC_ERR_INVAL;
 	if (cfg->header_digest < ISC_DIGEST_NONE || cfg->header_digest > ISC_DIGEST_PREFER_NONE ||
