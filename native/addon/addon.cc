@@ -1,6 +1,7 @@
 // Module entry: registers NativeSession and small introspection helpers,
 // and closes every live session when the environment (process or worker
 // thread) is torn down.
+#include <dlfcn.h>
 #include <napi.h>
 
 #include "session.h"
@@ -33,7 +34,19 @@ Napi::Value CoreVersion(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), "isc-core/" + std::to_string(ISC_API_VERSION));
 }
 
+// When only a worker thread loaded the addon, Node unloads the shared
+// object as that worker's environment ends, but libuv still runs our
+// uv_close() callbacks afterwards (Worker::Run drains the loop after
+// FreeEnvironment): code that is gone by then. Marking the already-loaded
+// object RTLD_NODELETE keeps it mapped for the life of the process.
+void PinModule() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&PinModule), &info) && info.dli_fname)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  PinModule();
   auto *data = new AddonData();
   env.SetInstanceData<AddonData>(data);  // deleted by node at env teardown
   napi_add_env_cleanup_hook(env, CleanupHook, data);

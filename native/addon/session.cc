@@ -264,9 +264,29 @@ void NativeSession::Rearm() {
   }
 }
 
+// True while the environment can still run JavaScript. When a worker is
+// terminated (or the process is exiting), Node runs the loop once more
+// (Environment::CleanupHandles) before the cleanup hooks: our poll/timer may
+// fire then, and settling a promise or setting a property would fail with
+// napi_pending_exception, which node-addon-api turns into a fatal error.
+// Setting a property on a fresh object goes through the same check
+// (NAPI_PREAMBLE) without side effects.
+static bool CanCallJs(napi_env env) {
+  napi_value obj, val;
+  if (napi_create_object(env, &obj) != napi_ok) return false;
+  if (napi_get_boolean(env, true, &val) != napi_ok) return false;
+  return napi_set_named_property(env, obj, "probe", val) == napi_ok;
+}
+
 void NativeSession::Service(int revents) {
   if (!ctx_) return;
   Napi::HandleScope scope(env_);
+  if (!CanCallJs(env_)) {
+    // The environment is going away: close without calling into JS; the
+    // cleanup hook finds nothing left to do for this session.
+    Teardown();
+    return;
+  }
   // A CallbackScope makes promise reactions run when we return to libuv.
   Napi::CallbackScope cb_scope(env_, *async_ctx_);
   in_core_++;
