@@ -404,9 +404,19 @@ static int apply_answer(const struct isc_param_offer *o, int id, const char *val
 	case KT_DIGEST:
 		/* The answer is a single value picked from our list. */
 		if (parse_digest(value, strlen(value), &v) < 0 ||
-		    !digest_acceptable(digest_pref_of(o, id), (int)v))
+		    !digest_acceptable(digest_pref_of(o, id), (int)v)) {
+			/* The usual cause: CRC32C required here, the target only
+			 * allows None (tgt's default) and answers None instead of
+			 * Reject. Say what to change. */
+			if (digest_pref_of(o, id) == ISC_DIGEST_CRC32C)
+				return fail(err, errlen,
+					    "target answered %s=%s: it does not accept the CRC32C "
+					    "digest this connection requires (enable CRC32C on the "
+					    "target, or use 'prefer-crc32c')",
+					    k->name, shown);
 			return fail(err, errlen, "target answered %s=%s, which we did not offer",
 				    k->name, shown);
+		}
 		neg_store(n, id, v);
 		return 0;
 	case KT_BOOL_AND:
