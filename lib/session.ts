@@ -10,7 +10,7 @@
  * (which copies them into the C core) and are zero-filled right after. A
  * Session never holds them, so util.inspect(session) cannot show them.
  */
-import { promises as dns } from 'node:dns';
+import { resolveHost } from './resolve';
 import * as util from 'node:util';
 import { loadBinding, type NativeNegotiated, type NativeScsiResult, type NativeSession, type NativeSessionConfig } from './native';
 import {
@@ -94,7 +94,7 @@ async function resolveAddresses(p: LoginParams): Promise<string[]> {
   let found: Array<{ address: string }>;
   try {
     found = await raceSignal(
-      dns.lookup(p.portal.host, { all: true, verbatim: true }),
+      resolveHost(p.portal.host, { signal: p.signal }).then((a) => a.map((address) => ({ address }))),
       lookupCtx,
       p.signal,
       p.deadline.remaining(),
