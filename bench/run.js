@@ -308,7 +308,9 @@ async function main() {
     info.addon = path.relative(ROOT, require('node-gyp-build').path(ROOT));
     log(`native core ${info.coreVersion}, crc32c ${info.crc32c}, addon ${info.addon}`);
   } catch (err) {
-    log(`nativeInfo() failed: ${err.message}`);
+    // Without the addon every figure would be an error path: stop here.
+    console.error(`bench: the native addon does not load (${err.message.split('\n')[0]}); run \`npm install\` or \`npm run build:native\``);
+    process.exit(1);
   }
 
   const floor = timeTool('true', [], QUICK ? 20 : 100);
