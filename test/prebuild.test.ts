@@ -10,6 +10,10 @@
  * and the project's .bin, CC=false and CXX=false, then loads the package
  * from there and runs a real discovery against tgtd.
  *
+ * When prebuilds/ is empty the suite builds the prebuild itself (same
+ * prebuildify command line as `npm run prebuild`, compiled outside the
+ * repository's build/ so parallel suites keep their addon).
+ *
  * The tarball is unpacked by hand rather than `npm install`ed: npm would
  * need the registry (or a warm cache) for node-addon-api and node-gyp-build;
  * the only dependency needed at run time, node-gyp-build, is copied from
@@ -52,12 +56,35 @@ function noCompilerEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * `npm run prebuild`, but compiled in a scratch copy of the sources: run in
+ * the repository it would `node-gyp rebuild` build/ (deleting
+ * build/Release) while the other jest suites load the addon from there.
+ * The command line is taken from package.json so the two cannot drift;
+ * `--out ROOT` puts the result in ROOT/prebuilds/ exactly as the script does.
+ */
+function makePrebuild(scratch: string): void {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const argv = pkg.scripts.prebuild.split(/\s+/);
+  if (argv[0] !== 'prebuildify') throw new Error(`unexpected prebuild script: ${pkg.scripts.prebuild}`);
+  const src = path.join(scratch, 'src');
+  fs.mkdirSync(src, { recursive: true });
+  for (const f of ['package.json', 'binding.gyp', 'native']) fs.cpSync(path.join(ROOT, f), path.join(src, f), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(src, 'node_modules'));
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'prebuildify', 'bin.js'), ...argv.slice(1), '--out', ROOT, src], {
+    cwd: src,
+    stdio: 'ignore',
+    timeout: 240000,
+  });
+}
+
 beforeAll(async () => {
-  if (prebuiltFiles().length === 0) {
-    // .ci/run makes it before `npm test`; do it here for a bare `jest` run.
-    execFileSync('npm', ['run', 'prebuild'], { cwd: ROOT, stdio: 'ignore', timeout: 240000 });
-  }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iscsi-prebuild-test-'));
+  if (prebuiltFiles().length === 0) {
+    // .ci/run makes it (npm run prebuild) before `npm test`; a bare `jest`
+    // run makes it here.
+    makePrebuild(tmp);
+  }
 
   // 1. npm pack: the files a user would download.
   const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmp], {
