@@ -90,7 +90,8 @@ interface Started {
 
 async function tryStart(dir: string, log: number, ipv6: boolean): Promise<Started | null> {
   counter += 1;
-  const control = 1000 + (process.pid % 20000) + counter * 20011 % 40000;
+  // tgtd refuses -C above 32767.
+  const control = 1000 + ((process.pid + counter * 20011) % 31000);
   const port = await freePort('127.0.0.1');
   const port6 = ipv6 ? await freePort('::1') : undefined;
   let portals = `portal=127.0.0.1:${port}`;

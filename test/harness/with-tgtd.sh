@@ -45,7 +45,8 @@ free_port() {
 start_tgtd() {
 	# $1 = attempt number. Control socket /var/run/tgtd/socket.N must not be
 	# in use by another tgtd, which then exits at once: retry with another N.
-	CONTROL=$(( 1000 + ($$ % 20000) + ($1 * 7919) % 40000 ))
+	# tgtd accepts control ports up to 32767.
+	CONTROL=$(( 1000 + ($$ + $1 * 7919) % 31000 ))
 	PORT=$(free_port) || return 1
 	tgtd -f -C "$CONTROL" --iscsi "portal=127.0.0.1:$PORT" >>"$WORK/tgtd.log" 2>&1 &
 	TGTD_PID=$!
