@@ -195,7 +195,7 @@ static int parse_initiator(struct parser *p, size_t off, struct isc_ibft_initiat
 static int parse_nic(struct parser *p, size_t off, size_t slot, struct isc_ibft_nic *nic)
 {
 #define F(f) (p->buf + off + offsetof(struct isc_ibft_raw_nic, f))
-	char what[32], slotname[40], field[48];
+	char what[32], slotname[64], field[64];
 	int rc;
 
 	snprintf(what, sizeof(what), "nic%zu", slot);
@@ -248,7 +248,7 @@ static int parse_target(struct parser *p, size_t off, size_t slot, struct isc_ib
 		{offsetof(struct isc_ibft_raw_target, rev_chap_name), offsetof(struct isc_ibft_target, rev_chap_name), "rev_chap_name"},
 		{offsetof(struct isc_ibft_raw_target, rev_chap_secret), offsetof(struct isc_ibft_target, rev_chap_secret), "rev_chap_secret"},
 	};
-	char what[32], slotname[40], field[64];
+	char what[32], slotname[64], field[64];
 	size_t pos = 0;
 	int rc;
 
