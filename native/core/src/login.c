@@ -42,37 +42,6 @@ static int failf(struct isc_login *lg, int err, const char *fmt, ...)
 	return err;
 }
 
-/* RFC 7143 6.1 numerical value: decimal or 0x-hex, no sign, <= max. */
-static int parse_u32(const char *s, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	int base = 10;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (s[i] == '\0')
-		return -1;
-	for (; s[i]; i++) {
-		int d;
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (base == 16 && s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else if (base == 16 && s[i] >= 'A' && s[i] <= 'F')
-			d = s[i] - 'A' + 10;
-		else
-			return -1;
-		v = v * (uint64_t)base + (uint64_t)d;
-		if (v > max)
-			return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int has_chap_keys(const struct isc_kv_list *l)
 {
 	for (size_t i = 0; i < l->count; i++)
@@ -328,7 +297,7 @@ static int chap_answer(struct isc_login *lg, const struct isc_kv_list *kv)
 		return failf(lg, ISC_ERR_AUTH_FAILED,
 			     "target supports none of the CHAP algorithms we offered (%s)",
 			     alg_list(lg, algs, sizeof(algs)));
-	if (parse_u32(a, 255, &alg) < 0)
+	if (isc_text_number(a, 255, &alg) < 0)
 		return failf(lg, ISC_ERR_PROTOCOL, "target sent a malformed CHAP_A");
 	for (int i = 0; i < lg->cfg.chap_alg_count; i++)
 		ok |= lg->cfg.chap_algs[i] == (int)alg;
@@ -336,7 +305,7 @@ static int chap_answer(struct isc_login *lg, const struct isc_kv_list *kv)
 		return failf(lg, ISC_ERR_PROTOCOL,
 			     "target chose CHAP_A=%" PRIu32 ", which we did not offer (%s)", alg,
 			     alg_list(lg, algs, sizeof(algs)));
-	if (!id_s || parse_u32(id_s, 255, &id) < 0)
+	if (!id_s || isc_text_number(id_s, 255, &id) < 0)
 		return failf(lg, ISC_ERR_PROTOCOL, "target sent a missing or malformed CHAP_I");
 	if (!c_s)
 		return failf(lg, ISC_ERR_PROTOCOL, "target sent no CHAP_C challenge");
@@ -549,7 +518,7 @@ static int note_info(struct isc_login *lg, const struct isc_kv_list *kv)
 	if (alias)
 		snprintf(lg->neg.target_alias, sizeof(lg->neg.target_alias), "%s", alias);
 	if (tpgt) {
-		if (parse_u32(tpgt, 65535, &v) < 0)
+		if (isc_text_number(tpgt, 65535, &v) < 0)
 			return failf(lg, ISC_ERR_PROTOCOL, "target sent a malformed TargetPortalGroupTag");
 		lg->neg.tpgt = (uint16_t)v;
 	}

@@ -246,41 +246,6 @@ static int digest_acceptable(int pref, int v)
 
 /* ---- value syntax ---- */
 
-/* RFC 7143 section 6.1: numerical values are decimal-constant or
- * hex-constant ("0x"/"0X" + hex digits). No sign, no spaces, no suffix;
- * anything past UINT32_MAX is out of every range we know, so it is refused
- * as an overflow rather than wrapped. */
-static int parse_number(const char *s, uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0;
-	int base = 10;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (s[i] == '\0')
-		return -1;
-	for (; s[i]; i++) {
-		int d;
-		char c = s[i];
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		v = v * (uint64_t)base + (uint64_t)d;
-		if (v > UINT32_MAX)
-			return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_bool(const char *s, uint32_t *out)
 {
 	if (strcmp(s, "Yes") == 0) {
@@ -434,7 +399,7 @@ static int apply_answer(const struct isc_param_offer *o, int id, const char *val
 		break;
 	}
 
-	if (parse_number(value, &v) < 0 || v < k->min || v > k->max)
+	if (isc_text_number(value, UINT32_MAX, &v) < 0 || v < k->min || v > k->max)
 		return fail(err, errlen, "target sent %s=%s: not a number in %" PRIu32 "..%" PRIu32,
 			    k->name, shown, k->min, k->max);
 	if (k->type == KT_MIN && v > ours)
@@ -467,7 +432,7 @@ static int apply_target_offer(const struct isc_param_offer *o, int id, const cha
 	sanitize(value, shown, sizeof(shown));
 
 	if (k->type == KT_DECL) {
-		if (parse_number(value, &v) < 0 || v < k->min || v > k->max)
+		if (isc_text_number(value, UINT32_MAX, &v) < 0 || v < k->min || v > k->max)
 			return fail(err, errlen, "target declared %s=%s: not in %" PRIu32 "..%" PRIu32,
 				    k->name, shown, k->min, k->max);
 		neg_store(n, id, v);
@@ -490,7 +455,7 @@ static int apply_target_offer(const struct isc_param_offer *o, int id, const cha
 		neg_store(n, id, r);
 		return isc_text_add(reply, k->name, r ? "Yes" : "No");
 	default:
-		if (parse_number(value, &v) < 0 || v < k->min || v > k->max)
+		if (isc_text_number(value, UINT32_MAX, &v) < 0 || v < k->min || v > k->max)
 			return isc_text_add(reply, k->name, "Reject");
 		r = k->type == KT_MIN ? (v < ours ? v : ours) : (v > ours ? v : ours);
 		neg_store(n, id, r);

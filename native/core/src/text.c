@@ -350,3 +350,36 @@ size_t isc_text_chunk_len(size_t len, size_t offset, size_t max_seg)
 		return rest;
 	return max_seg;
 }
+
+int isc_text_number(const char *s, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+	int base = 10;
+
+	if (!s)
+		return -1;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (s[i] == '\0')
+		return -1;
+	for (; s[i]; i++) {
+		char c = s[i];
+		int d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * (uint64_t)base + (uint64_t)d;
+		if (v > max)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}

@@ -88,6 +88,11 @@ int isc_text_addf(struct isc_text_builder *b, const char *key, const char *fmt, 
  */
 size_t isc_text_chunk_len(size_t len, size_t offset, size_t max_seg);
 
+/* RFC 7143 section 6.1 numerical value: decimal-constant or hex-constant
+ * ("0x"/"0X" + hex digits); no sign, spaces or suffix. Values above max are
+ * refused, never wrapped. Returns 0 and *out, or -1. */
+int isc_text_number(const char *s, uint32_t max, uint32_t *out);
+
 /* True when `key` is syntactically a valid iSCSI key name. */
 int isc_text_key_valid(const char *key, size_t len);
 

@@ -254,8 +254,39 @@ static void test_chunk(void)
 	CHECK_EQ_INT(isc_text_chunk_len(100, 0, 0), 100);
 }
 
+/* RFC 7143 6.1 numerical values, shared by login and parameter code. */
+static void test_number(void)
+{
+	uint32_t v = 7;
+
+	CHECK_EQ_INT(isc_text_number("0", 10, &v), 0);
+	CHECK_EQ_INT(v, 0);
+	CHECK_EQ_INT(isc_text_number("8192", UINT32_MAX, &v), 0);
+	CHECK_EQ_INT(v, 8192);
+	CHECK_EQ_INT(isc_text_number("0x2000", UINT32_MAX, &v), 0);
+	CHECK_EQ_INT(v, 8192);
+	CHECK_EQ_INT(isc_text_number("0XfF", 255, &v), 0);
+	CHECK_EQ_INT(v, 255);
+	CHECK_EQ_INT(isc_text_number("4294967295", UINT32_MAX, &v), 0);
+	CHECK_EQ_INT(v, UINT32_MAX);
+	v = 7;
+	CHECK_EQ_INT(isc_text_number("4294967296", UINT32_MAX, &v), -1); /* overflow */
+	CHECK_EQ_INT(isc_text_number("256", 255, &v), -1);
+	CHECK_EQ_INT(isc_text_number("", 10, &v), -1);
+	CHECK_EQ_INT(isc_text_number("0x", 10, &v), -1);
+	CHECK_EQ_INT(isc_text_number("-1", 10, &v), -1);
+	CHECK_EQ_INT(isc_text_number("+1", 10, &v), -1);
+	CHECK_EQ_INT(isc_text_number(" 1", 10, &v), -1);
+	CHECK_EQ_INT(isc_text_number("1 ", 10, &v), -1);
+	CHECK_EQ_INT(isc_text_number("12a", 1000, &v), -1);
+	CHECK_EQ_INT(isc_text_number("99999999999999999999999", UINT32_MAX, &v), -1);
+	CHECK_EQ_INT(isc_text_number(NULL, 10, &v), -1);
+	CHECK_EQ_INT(v, 7); /* untouched on failure */
+}
+
 int main(void)
 {
+	test_number();
 	test_basic();
 	test_padding_and_empty();
 	test_malformed();
