@@ -28,6 +28,24 @@ export {
   deviceTypeName,
 } from './scsi';
 export type { SenseData } from './scsi';
+export {
+  discoverFirmware,
+  getFirmwareNetworkConfig,
+  getFirmwareInitiatorName,
+  readFirmwareTable,
+  FirmwareErrorCodes,
+} from './firmware';
+export type {
+  FirmwareAuth,
+  FirmwareNetworkConfig,
+  FirmwareNode,
+  FirmwareOptions,
+  ReadFirmwareTableOptions,
+  IbftTable,
+  IbftInitiator,
+  IbftNic,
+  IbftTarget,
+} from './firmware';
 
 import { loadBinding } from './native';
 

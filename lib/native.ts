@@ -140,6 +140,9 @@ export interface NativeBinding {
   /** 'sse4.2' or 'software'. */
   crc32cImplementation(): string;
   coreVersion(): string;
+  /** Parses a raw iBFT (the C core's isc_ibft_parse); throws an Error with
+   * code 'FIRMWARE_INVALID_TABLE' naming the field on a bad table. */
+  parseIbft(buf: Uint8Array): import('./firmware/types').NativeIbftTable;
 }
 
 let cached: NativeBinding | undefined;

@@ -11,6 +11,7 @@ extern "C" {
 }
 
 namespace iscsi_addon {
+Napi::Value ParseIbft(const Napi::CallbackInfo &info);  // firmware.cc
 namespace {
 
 void CleanupHook(void *arg) {
@@ -56,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("errorCodes", Napi::Function::New(env, ErrorCodes));
   exports.Set("crc32cImplementation", Napi::Function::New(env, Crc32cImplementation));
   exports.Set("coreVersion", Napi::Function::New(env, CoreVersion));
+  exports.Set("parseIbft", Napi::Function::New(env, ParseIbft));
   return exports;
 }
 
