@@ -278,6 +278,11 @@ describe('no firmware, unsupported firmware, options', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(discoverFirmware({ root: root('ibft-ipxe-2targets'), signal: ac.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    // Aborted while reading: rejects at once; the reads finish on their own.
+    const ac2 = new AbortController();
+    const p = discoverFirmware({ root: root('ibft-ipxe-2targets'), signal: ac2.signal });
+    ac2.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORT_ERR' });
   });
 
   it('EACCES from sysfs (non-root) is reported, not treated as "no firmware"', async () => {

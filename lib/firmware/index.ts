@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { IscsiError, invalidArg } from '../errors';
+import { IscsiError, abortError, invalidArg } from '../errors';
 import { raceSignal, validateOptionsObject, validateSignal, validateTimeout } from '../options';
 import { toInitiatorName, toNetworkConfig, toNodes } from './mapping';
 import { readRawTable, tableToSource } from './raw-table';
@@ -85,8 +85,14 @@ async function gatherSources(v: Validated): Promise<FwSource[]> {
   return [];
 }
 
-function run<T>(what: string, v: Validated, fn: () => Promise<T>): Promise<T> {
-  return raceSignal(fn(), { operation: what }, v.signal, v.timeoutMs);
+async function run<T>(what: string, v: Validated, fn: () => Promise<T>): Promise<T> {
+  // Do not start reading when already aborted; file reads cannot be
+  // cancelled, so work outliving an abort/timeout must not surface later as
+  // an unhandled rejection.
+  if (v.signal?.aborted) throw abortError({ operation: what });
+  const work = fn();
+  work.catch(() => undefined);
+  return raceSignal(work, { operation: what }, v.signal, v.timeoutMs);
 }
 
 /** Every iSCSI target the boot firmware describes, as node records
