@@ -22,7 +22,6 @@ mkdir -p "$C/sysfs-ibft"
 
 dmesg | grep -i -E 'ibft|iscsi_ibft|ACPI: (RSDP|XSDT|RSDT|iBFT)' >"$C/dmesg-ibft.txt" || true
 [ -d /sys/firmware/ibft ] || { cat "$C/dmesg-ibft.txt"; fail "/sys/firmware/ibft missing (iscsi_ibft found no table)"; }
-ls -lR /sys/firmware/ibft/ >"$C/sysfs-ibft.ls" 2>&1 || true
 
 : >"$C/sysfs-ibft.links"
 for d in /sys/firmware/ibft/*/; do
@@ -66,6 +65,6 @@ fi
 
 # open-iscsi's own firmware reader, for comparison with our parser later.
 iscsiadm -m fw >"$C/iscsiadm-fw.txt" 2>&1 || fail "iscsiadm -m fw failed: $(cat "$C/iscsiadm-fw.txt")"
-echo "guest-ibft: iscsiadm -m fw:"
-cat "$C/iscsiadm-fw.txt"
+echo "guest-ibft: iscsiadm -m fw (secrets redacted here, kept in the capture):"
+sed 's/^\(node.session.auth.password[a-z_]*\) = .*/\1 = ********/' "$C/iscsiadm-fw.txt"
 echo "guest-ibft: PASS"

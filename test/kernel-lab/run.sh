@@ -154,7 +154,7 @@ if [ -n "$VERBOSE" ]; then
 	TAIL_PID=$!
 fi
 T0=$(date +%s.%N)
-timeout -s KILL "$TIMEOUT" "${QEMU[@]}" </dev/null >>"$LOGF" 2>&1
+timeout --foreground -s KILL "$TIMEOUT" "${QEMU[@]}" </dev/null >>"$LOGF" 2>&1
 QRC=$?
 T1=$(date +%s.%N)
 if [ -n "$TAIL_PID" ]; then
@@ -198,6 +198,8 @@ fi
 show_tail
 if [ -f "$RES/lab-error" ]; then
 	echo "$ME: LAB FAILURE: $(cat "$RES/lab-error")" >&2
+elif grep -q 'Kernel panic' "$LOGF"; then
+	echo "$ME: LAB FAILURE: kernel panic: $(grep -m1 -o 'Kernel panic.*' "$LOGF" | tr -d '\r')" >&2
 elif [ ! -f "$RES/booted" ]; then
 	echo "$ME: LAB FAILURE: the guest never mounted its shares (qemu exit $QRC; boot failure or kernel panic)" >&2
 else
