@@ -41,6 +41,19 @@ done
 grep -q '@ISCSIADM_ABSTRACT_NAMESPACE' /proc/net/unix || fail "iscsid never opened its IPC socket"
 step "iscsid $(iscsid --version | awk '{print $NF}') running (pid $ISCSID)"
 
+# --- udevd: /dev/disk/by-path links ------------------------------------------------
+# The host's systemd-udevd runs in the chroot (its database lives in the
+# tmpfs /run/udev); SYSTEMD_IGNORE_CHROOT=1 (set by init) keeps udevadm from
+# turning into a no-op. It creates the by-path links issue 4's sessions()
+# reports.
+/lib/systemd/systemd-udevd --daemon --resolve-names=never 2>"$R/udevd.log" || fail "systemd-udevd did not start"
+stop_all() {
+	udevadm control --exit 2>/dev/null || true
+	stop_iscsid
+}
+trap stop_all EXIT
+udevadm trigger --action=add --subsystem-match=block >/dev/null 2>&1 || true
+
 # --- discovery --------------------------------------------------------------
 iscsiadm -m discovery -t st -p "$PORTAL" >"$R/discovery.txt" || fail "discovery against $PORTAL failed"
 cat "$R/discovery.txt"
@@ -90,7 +103,11 @@ done
 T_DISK=$(now)
 SECTORS=$(cat "/sys/block/$DISK/size")
 [ "$SECTORS" = $((32 * 2048)) ] || fail "/dev/$DISK has $SECTORS sectors, want 65536 (32 MiB)"
-step "logged in; LUN 1 is /dev/$DISK (32 MiB)"
+udevadm settle --timeout=30 || fail "udevadm settle timed out"
+BYPATH="/dev/disk/by-path/ip-$PORTAL-iscsi-$IQN-lun-1"
+[ -L "$BYPATH" ] || { ls -l /dev/disk/by-path/ >&2 || true; fail "udev made no $BYPATH"; }
+[ "$(readlink -f "$BYPATH")" = "/dev/$DISK" ] || fail "$BYPATH does not point to /dev/$DISK"
+step "logged in; LUN 1 is /dev/$DISK (32 MiB), $BYPATH"
 
 # --- write the pattern, read it back -----------------------------------------------
 dd if="$R/pattern.bin" of="/dev/$DISK" bs=1M seek="$OFFSET_MIB" count="$PATTERN_MIB" oflag=direct conv=fsync status=none ||

@@ -13,6 +13,10 @@
 #
 #   selftest.sh [--keep] [--verbose] [--uefi]
 #
+# --keep keeps the work directory (tgtd log, results, iBFT captures);
+# --uefi boots the iPXE run with OVMF instead of SeaBIOS;
+# KLAB_CAPTURE_DIR=DIR copies the iBFT captures there (captures/ was made so).
+#
 # Prints boot, login and total times. Never skips: anything missing is a
 # failure (non-zero exit). tgtd is killed by PID with SIGKILL on exit (it
 # ignores SIGTERM while it has targets).
@@ -160,7 +164,8 @@ EOF
 	IRC=$?
 	[ "$IRC" = 0 ] || die "iPXE/iBFT run failed with status $IRC (console: $IRES/console.log)"
 	IBOOT=$(get boot_seconds "$IRES/host-timings")
-	IBFT_LINE="iPXE/iBFT: iBFT read from /sys/firmware/ibft, boot ${IBOOT}s; captures in $IRES/capture"
+	IBFT_LINE="iPXE/iBFT: iBFT read from /sys/firmware/ibft, boot ${IBOOT}s"
+	[ -n "$KEEP" ] && IBFT_LINE="$IBFT_LINE; captures in $IRES/capture"
 	if [ -n "${KLAB_CAPTURE_DIR:-}" ]; then
 		mkdir -p "$KLAB_CAPTURE_DIR" && cp -a "$IRES/capture/." "$KLAB_CAPTURE_DIR/" ||
 			die "cannot copy captures to $KLAB_CAPTURE_DIR"
