@@ -3,115 +3,20 @@
  * A private, throwaway tgtd for the demo and the benchmarks (plain
  * JavaScript so it runs without ts-node or a build step).
  *
- * It follows test/harness/tgtd.ts (which jest uses) on every point that
- * matters, for the same reasons:
- *  - `tgtd -C N` selects the management socket /var/run/tgtd/socket.N; a
- *    second tgtd with the same N exits ("another tgtd is using ..."), so N is
- *    derived from our pid and retried on collision;
- *  - portals go on the command line (`--iscsi portal=127.0.0.1:PORT`);
- *  - tgtd silently falls back to 0.0.0.0:3260 when it cannot bind the
- *    requested portal, so `tgtadm --mode portal` is checked after start;
- *  - tgtd ignores SIGTERM while it has targets, so stop() uses SIGKILL on
- *    the pid we spawned (never a name-based kill).
- * Everything it creates lives in one mkdtemp directory removed by stop().
+ * Starting, checking and killing the daemon is shared with the jest harness
+ * (test/harness/tgtd.ts) in test/harness/tgtd-process.js: a control port per
+ * attempt below 32767, portals on the command line, the `--mode portal`
+ * check against tgtd's silent fallback to 0.0.0.0:3260, retries, SIGKILL
+ * by the pid we spawned (tgtd ignores SIGTERM while it has targets).
+ * Everything it creates lives in one mkdtemp directory removed by stop();
+ * an 'exit' hook kills every tgtd of this process not yet stopped.
  */
-const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { promisify } = require('node:util');
+const proc = require('../test/harness/tgtd-process.js');
 
-const execFileP = promisify(execFile);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let counter = 0;
-
-// Every tgtd this process spawned and has not stopped yet, with its temp
-// dir. An 'exit' hook kills them (by pid) so an interrupted start (Ctrl-C
-// while startTgtd() is still polling) never leaves a daemon behind.
-const live = new Map(); // pid -> true
-const liveDirs = new Set();
-let exitHooked = false;
-function hookExit() {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', killAllSync);
-  }
-}
-function track(pid) {
-  hookExit();
-  live.set(pid, true);
-}
-function killAllSync() {
-  for (const pid of live.keys()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  live.clear();
-  for (const dir of liveDirs) fs.rmSync(dir, { recursive: true, force: true });
-  liveDirs.clear();
-}
-
-function freePort(host = '127.0.0.1') {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function tgtadmRaw(control, args) {
-  const { stdout } = await execFileP('tgtadm', ['-C', String(control), '--lld', 'iscsi', ...args], {
-    timeout: 20000,
-  });
-  return stdout;
-}
-
-async function tryStart(dir, logFd) {
-  counter += 1;
-  // A different control port per attempt. tgtd refuses -C above 32767
-  // ("out of range"), so stay in 20000..31999.
-  const control = 20000 + ((process.pid * 7 + counter * 7919) % 12000);
-  const port = await freePort('127.0.0.1');
-  const child = spawn('tgtd', ['-f', '-C', String(control), '--iscsi', `portal=127.0.0.1:${port}`], {
-    cwd: dir,
-    stdio: ['ignore', logFd, logFd],
-  });
-  if (child.pid) track(child.pid);
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  child.once('error', () => {
-    exited = true;
-  });
-  for (let i = 0; i < 100 && !exited; i++) {
-    await sleep(50);
-    try {
-      await tgtadmRaw(control, ['--op', 'show', '--mode', 'target']);
-      const shown = await tgtadmRaw(control, ['--op', 'show', '--mode', 'portal']);
-      if (shown.includes(`127.0.0.1:${port},`) && !exited) return { child, control, port };
-      break; // fell back to another portal: retry with new ports
-    } catch {
-      // not listening on its control socket yet
-    }
-  }
-  if (!exited && child.pid) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  live.delete(child.pid);
-  return null;
-}
+const { freePort, killAllSync } = proc;
 
 /**
  * Starts tgtd. Returns { pid, port, portal, controlPort, dir, logFile,
@@ -120,26 +25,26 @@ async function tryStart(dir, logFd) {
  */
 async function startTgtd() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iscsi-bench-tgtd-'));
-  hookExit();
-  liveDirs.add(dir);
+  proc.trackDir(dir);
   const logFile = path.join(dir, 'tgtd.log');
-  const logFd = fs.openSync(logFile, 'a');
-  let started = null;
-  try {
-    for (let attempt = 0; attempt < 8 && !started; attempt++) started = await tryStart(dir, logFd);
-  } finally {
-    fs.closeSync(logFd);
-  }
+  const started = await proc.startTgtdProcess({
+    dir,
+    logFile,
+    // A different control port per attempt, in 20000..31999 (tgtd refuses
+    // -C above 32767).
+    pickControl: (n) => 20000 + ((process.pid * 7 + n * 7919) % 12000),
+    track: true,
+  });
   if (!started) {
     const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-400) : '';
     fs.rmSync(dir, { recursive: true, force: true });
-    liveDirs.delete(dir);
+    proc.untrackDir(dir);
     throw new Error(`could not start tgtd (is the "tgt" package installed?) ${tail}`);
   }
   const { child, control, port } = started;
   let nextTid = 1;
   let stopped = false;
-  const tgtadm = (args) => tgtadmRaw(control, args);
+  const tgtadm = (args) => proc.tgtadmRaw(control, args);
 
   return {
     pid: child.pid,
@@ -173,23 +78,16 @@ async function startTgtd() {
     stopSync() {
       if (stopped) return;
       stopped = true;
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      live.delete(child.pid);
+      proc.killPid(child.pid);
+      proc.untrack(child.pid);
       fs.rmSync(dir, { recursive: true, force: true });
-      liveDirs.delete(dir);
+      proc.untrackDir(dir);
     },
     async stop() {
       if (stopped) return;
-      const exited = new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else child.once('exit', resolve);
-      });
+      const exited = proc.waitForExit(child, 5000);
       this.stopSync();
-      await Promise.race([exited, sleep(5000)]);
+      await exited;
     },
   };
 }

@@ -1,21 +1,19 @@
 /**
  * A private tgtd per test file.
  *
- * tgtd's `-C N` selects its management socket /var/run/tgtd/socket.N (a
- * filesystem AF_UNIX socket guarded by socket.N.lock; a second tgtd with the
- * same N exits with "another tgtd is using ..."), so each harness picks an
- * N derived from its pid and retries on collision. Portals are given on the
- * command line (`--iscsi portal=A,portal=B` accepts several). tgtd silently
- * falls back to 0.0.0.0:3260 when it cannot bind the requested portals, so
- * the harness checks `--mode portal` and retries with new ports.
- * tgtd ignores SIGTERM while it has targets: stop() uses SIGKILL.
+ * Starting, checking and killing the daemon is shared with bench/tgtd.js in
+ * ./tgtd-process.js (control port per attempt below 32767, portals on the
+ * command line, the `--mode portal` check against tgtd's silent fallback to
+ * 0.0.0.0:3260, retries, SIGKILL by pid). This file adds the IPv6 portal,
+ * targets, LUNs, accounts and digests, and a watchdog that kills tgtd if
+ * the jest worker dies without stop().
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import * as proc from './tgtd-process';
 
 const execFileP = promisify(execFile);
 
@@ -57,108 +55,33 @@ export interface Tgtd {
   stop(): Promise<void>;
 }
 
-let counter = 0;
-
-export async function freePort(host: '127.0.0.1' | '::1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function tgtadmRaw(control: number, args: string[]): Promise<string> {
-  const { stdout } = await execFileP('tgtadm', ['-C', String(control), '--lld', 'iscsi', ...args], {
-    timeout: 20000,
-  });
-  return stdout;
-}
-
-interface Started {
-  child: ChildProcess;
-  control: number;
-  port: number;
-  port6?: number;
-}
-
-async function tryStart(dir: string, log: number, ipv6: boolean): Promise<Started | null> {
-  counter += 1;
-  // tgtd refuses -C above 32767.
-  const control = 1000 + ((process.pid + counter * 20011) % 31000);
-  const port = await freePort('127.0.0.1');
-  const port6 = ipv6 ? await freePort('::1') : undefined;
-  let portals = `portal=127.0.0.1:${port}`;
-  if (port6 !== undefined) portals += `,portal=[::1]:${port6}`;
-  const child = spawn('tgtd', ['-f', '-C', String(control), '--iscsi', portals], {
-    cwd: dir,
-    stdio: ['ignore', log, log],
-    detached: false,
-  });
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  child.once('error', () => {
-    exited = true;
-  });
-  for (let i = 0; i < 100 && !exited; i++) {
-    await sleep(50);
-    try {
-      await tgtadmRaw(control, ['--op', 'show', '--mode', 'target']);
-      const shown = await tgtadmRaw(control, ['--op', 'show', '--mode', 'portal']);
-      const ok =
-        shown.includes(`127.0.0.1:${port},`) && (port6 === undefined || shown.includes(`[::1]:${port6},`));
-      if (ok && !exited) return { child, control, port, port6 };
-      break; // bound the wrong portals (fallback to :3260): retry
-    } catch {
-      // not up yet
-    }
-  }
-  if (!exited && child.pid) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  return null;
+export function freePort(host: '127.0.0.1' | '::1'): Promise<number> {
+  return proc.freePort(host);
 }
 
 export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iscsi-tgtd-'));
   const logFile = path.join(dir, 'tgtd.log');
-  const log = fs.openSync(logFile, 'a');
-  let started: Started | null = null;
-  for (let attempt = 0; attempt < 8 && !started; attempt++) {
-    started = await tryStart(dir, log, !!opts.ipv6);
-  }
-  fs.closeSync(log);
+  const started = await proc.startTgtdProcess({
+    dir,
+    logFile,
+    ipv6: !!opts.ipv6,
+    // A different control port per attempt (1000..31999; tgtd refuses > 32767).
+    pickControl: (n) => 1000 + ((process.pid + n * 20011) % 31000),
+  });
   if (!started) {
     throw new Error(`could not start tgtd; see ${logFile}`);
   }
-  const { child, control, port, port6 } = started;
-  const pid = child.pid as number;
+  const { child, pid, control, port, port6 } = started;
   // If this process dies without stop() (a crashed jest worker), nothing
-  // else would kill tgtd: a tiny watchdog does, and removes the temp dir.
-  const watchdog = spawn(
-    'sh',
-    ['-c', 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null; rm -rf "$3"', 'watchdog', String(process.pid), String(pid), dir],
-    { stdio: 'ignore', detached: true },
-  );
-  watchdog.unref();
+  // else would kill tgtd: the watchdog does, and removes the temp dir.
+  const watchdog = proc.spawnWatchdog(process.pid, pid, dir);
   let nextTid = 1;
   const accounts = new Set<string>();
   const files = new Map<string, string>();
   let stopped = false;
 
-  const tgtadm = (args: string[]): Promise<string> => tgtadmRaw(control, args);
+  const tgtadm = (args: string[]): Promise<string> => proc.tgtadmRaw(control, args);
 
   async function ensureAccount(c: Credentials): Promise<void> {
     if (accounts.has(c.username)) return;
@@ -218,23 +141,10 @@ export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      const exited = new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else child.once('exit', () => resolve());
-      });
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      try {
-        if (watchdog.pid) process.kill(watchdog.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
-      clearTimeout(timer);
+      const exited = proc.waitForExit(child, 5000);
+      proc.killPid(pid);
+      proc.killPid(watchdog.pid);
+      await exited;
       if (!process.env.ISC_KEEP_TGTD_DIR) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
