@@ -365,10 +365,17 @@ void NativeSession::OnComplete(isc_ctx *, int status, void *result, void *priv) 
   delete op;
 }
 
-Napi::Value NativeSession::Submit(Napi::Env env, int kind, int rc, Op *op) {
+// Starts one core operation: `start` calls the isc_*_async function with
+// our completion callback and the op. Returns the op's promise, already
+// rejected when the core refused the call at once (it then never calls back).
+template <typename Start>
+Napi::Value NativeSession::Submit(Napi::Env env, int kind, Start start) {
+  Op *op = new Op(this, env, kind);
   Napi::Promise promise = op->deferred.Promise();
+  in_core_++;
+  int rc = start(&NativeSession::OnComplete, static_cast<void *>(op));
+  in_core_--;
   if (rc != ISC_OK) {
-    // Refused at once: the core will not call back.
     op->deferred.Reject(MakeError(env, rc).Value());
     delete op;
   }
@@ -387,21 +394,13 @@ static Napi::Value ClosedPromise(Napi::Env env) {
 Napi::Value NativeSession::Login(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!ctx_) return ClosedPromise(env);
-  Op *op = new Op(this, env, kLogin);
-  in_core_++;
-  int rc = isc_login_async(ctx_, &NativeSession::OnComplete, op);
-  in_core_--;
-  return Submit(env, kLogin, rc, op);
+  return Submit(env, kLogin, [this](isc_cb cb, void *op) { return isc_login_async(ctx_, cb, op); });
 }
 
 Napi::Value NativeSession::Discover(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!ctx_) return ClosedPromise(env);
-  Op *op = new Op(this, env, kDiscover);
-  in_core_++;
-  int rc = isc_discovery_async(ctx_, &NativeSession::OnComplete, op);
-  in_core_--;
-  return Submit(env, kDiscover, rc, op);
+  return Submit(env, kDiscover, [this](isc_cb cb, void *op) { return isc_discovery_async(ctx_, cb, op); });
 }
 
 Napi::Value NativeSession::Scsi(const Napi::CallbackInfo &info) {
@@ -428,22 +427,16 @@ Napi::Value NativeSession::Scsi(const Napi::CallbackInfo &info) {
     Napi::RangeError::New(env, "scsi(): lun or inLength out of range").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Op *op = new Op(this, env, kScsi);
-  in_core_++;
-  int rc = isc_scsi_async(ctx_, static_cast<uint64_t>(lun), cdb.Data(), cdb.Length(), dir, out, out_len,
-                          static_cast<size_t>(in_len), &NativeSession::OnComplete, op);
-  in_core_--;
-  return Submit(env, kScsi, rc, op);
+  return Submit(env, kScsi, [&](isc_cb cb, void *op) {
+    return isc_scsi_async(ctx_, static_cast<uint64_t>(lun), cdb.Data(), cdb.Length(), dir, out, out_len,
+                          static_cast<size_t>(in_len), cb, op);
+  });
 }
 
 Napi::Value NativeSession::Logout(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!ctx_) return ClosedPromise(env);
-  Op *op = new Op(this, env, kLogout);
-  in_core_++;
-  int rc = isc_logout_async(ctx_, &NativeSession::OnComplete, op);
-  in_core_--;
-  return Submit(env, kLogout, rc, op);
+  return Submit(env, kLogout, [this](isc_cb cb, void *op) { return isc_logout_async(ctx_, cb, op); });
 }
 
 void NativeSession::Abort(const Napi::CallbackInfo &info) {

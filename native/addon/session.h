@@ -52,8 +52,9 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Value Negotiated(const Napi::CallbackInfo &info);
   Napi::Value PendingCount(const Napi::CallbackInfo &info);
 
-  // Start one core operation; returns the promise.
-  Napi::Value Submit(Napi::Env env, int kind, int rc_if_sync_fail, Op *op);
+  // Start one core operation (see session.cc); returns the promise.
+  template <typename Start>
+  Napi::Value Submit(Napi::Env env, int kind, Start start);
   Napi::Error MakeError(Napi::Env env, int status);
   static void OnComplete(isc_ctx *ctx, int status, void *result, void *priv);
   static void OnLog(int level, const char *msg, void *user);

@@ -812,10 +812,8 @@ static int handle_reject(isc_ctx *ctx, const struct isc_pdu *pdu)
 	}
 	isc_set_error(ctx, ISC_ERR_PROTOCOL, 0, "target %s rejected a PDU (reason 0x%02x)",
 		      ctx->portal, reason);
-	if (t) {
+	if (t)
 		isc_task_complete(ctx, t, ISC_ERR_PROTOCOL, NULL);
-		return ISC_OK;
-	}
 	return ISC_OK;
 }
 
