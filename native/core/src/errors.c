@@ -17,7 +17,7 @@ struct err_entry {
 	const char *text;
 };
 
-/* Indexed by -err (ISC_OK = 0 ... ISC_ERR_ADDRINUSE = 20). */
+/* Indexed by -err (ISC_OK = 0 ... ISC_ERR_ISCSID = 27). */
 static const struct err_entry err_table[] = {
 	{ "OK", "success" },
 	{ "ENOMEM", "out of memory" },
@@ -40,6 +40,13 @@ static const struct err_entry err_table[] = {
 	{ "ISCSI_UNSUPPORTED", "not supported" },
 	{ "ISCSI_TARGET_ERROR", "target error" },
 	{ "EADDRINUSE", "address in use or not available" },
+	{ "ISCSID_NOT_RUNNING", "iscsid is not running (nothing listens on its management socket)" },
+	{ "ISCSID_UNSUPPORTED_VERSION", "the running iscsid uses a request layout this library does not know" },
+	{ "ISCSI_PERMISSION_DENIED", "iscsid refused the request (it requires uid 0)" },
+	{ "ISCSI_ALREADY_LOGGED_IN", "a session to this node already exists" },
+	{ "ISCSI_SESSION_NOT_FOUND", "no such session" },
+	{ "ISCSI_TRANSPORT_NOT_FOUND", "iSCSI transport not available (kernel module iscsi_tcp missing?)" },
+	{ "ISCSID_ERROR", "iscsid reported an error" },
 };
 
 #define ERR_TABLE_LEN (sizeof(err_table) / sizeof(err_table[0]))

@@ -36,7 +36,15 @@ enum isc_err {
 	ISC_ERR_UNSUPPORTED = -18,    /* e.g. CHAP algorithm not available */
 	ISC_ERR_TARGET_ERROR = -19,   /* login status class 3 (target error) */
 	ISC_ERR_ADDRINUSE = -20,
-	ISC_ERR__LAST = -21
+	/* iscsid management IPC (kernel sessions). */
+	ISC_ERR_ISCSID_NOT_RUNNING = -21,   /* nobody listens on iscsid's socket */
+	ISC_ERR_ISCSID_UNSUPPORTED = -22,   /* request layout of the running iscsid unknown */
+	ISC_ERR_PERMISSION = -23,           /* iscsid refused the caller (uid 0 required) */
+	ISC_ERR_ALREADY_LOGGED_IN = -24,    /* ISCSI_ERR_SESS_EXISTS */
+	ISC_ERR_SESSION_NOT_FOUND = -25,    /* ISCSI_ERR_SESS_NOT_FOUND */
+	ISC_ERR_TRANSPORT_NOT_FOUND = -26,  /* ISCSI_ERR_TRANS_NOT_FOUND (no iscsi_tcp) */
+	ISC_ERR_ISCSID = -27,               /* any other iscsid error (raw code kept) */
+	ISC_ERR__LAST = -28
 };
 
 /* Stable code string: "ISCSI_AUTH_FAILED", "ETIMEDOUT", ... Never NULL. */
