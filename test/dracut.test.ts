@@ -37,6 +37,12 @@ interface Parsed {
 }
 
 let counter = 0;
+function emptyDir(): string {
+  const d = path.join(tmp, 'cwd');
+  fs.mkdirSync(d, { recursive: true });
+  return d;
+}
+
 /** Runs dracut's parsers on `args` (one kernel command line) under `shell`. */
 function parse(args: string[], shell: string): Parsed {
   if (!fs.existsSync(path.join(DRACUT_ROOT, '.complete'))) {
@@ -47,7 +53,8 @@ function parse(args: string[], shell: string): Parsed {
   }
   const file = path.join(tmp, `cmdline-${counter++}`);
   fs.writeFileSync(file, args.join(' '));
-  const r = spawnSync(shell, [HARNESS, DRACUT_ROOT, file], { encoding: 'utf8', timeout: 30_000 });
+  // cwd: an empty directory, so a glob dracut expands unquoted can match nothing.
+  const r = spawnSync(shell, [HARNESS, DRACUT_ROOT, file], { encoding: 'utf8', timeout: 60_000, cwd: emptyDir() });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${shell} ${HARNESS} exited ${r.status}: ${r.stderr}${r.stdout}`);
   const vars = new Map<string, string | undefined>();
@@ -431,6 +438,75 @@ describe.each(SHELLS)('firmware boots under dracut 059 (%s)', (shell) => {
 
   it('offload HBA node: no rd.neednet', () => {
     expect(dracutArgs(fwNode({ source: 'iscsi_boot0', iface: 'bnx2i.00:10:18:aa:bb:cc' }))).toEqual(['rd.iscsi.firmware=1']);
+  });
+});
+
+// Seeded xorshift32, so a failure reproduces.
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+describe.each(SHELLS)('random values (%s): dracutArgs refuses them or dracut reads them back exactly', (shell) => {
+  it('600 random netroots', () => {
+    const rand = rng(shell === 'dash' ? 0x5eed1 : 0x5eed2);
+    const pick = <T,>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+    // Printable ASCII plus a space now and then: every character class dracut treats specially.
+    const word = (min: number, max: number): string => {
+      const n = min + Math.floor(rand() * (max - min + 1));
+      let s = '';
+      for (let i = 0; i < n; i++) s += rand() < 0.02 ? ' ' : String.fromCharCode(0x21 + Math.floor(rand() * 94));
+      return s;
+    };
+    const accepted: Array<{ arg: string; e: NetrootExpect }> = [];
+    let refused = 0;
+    for (let i = 0; i < 600; i++) {
+      const address = pick(['10.1.2.3', '2001:db8::7', 'fe80::1%ens3', 'target.example']);
+      const port = pick([3260, 3261, 1 + Math.floor(rand() * 65535)]);
+      const lun = pick([0, 1, 255, Math.floor(rand() * 16384)]);
+      const target = pick(['iqn.2025-01.test:', 'eui.', 'naa.', '']) + word(1, 12);
+      const iface = rand() < 0.3 ? word(1, 8) : undefined;
+      const netdev = iface !== undefined && rand() < 0.5 ? word(1, 6) : undefined;
+      let auth: Chap | undefined;
+      if (rand() < 0.7) {
+        auth = { username: word(1, 10), password: word(1, 16) };
+        if (rand() < 0.5) {
+          auth.reverseUsername = word(1, 10);
+          auth.reversePassword = word(1, 16);
+        }
+      }
+      let args: string[];
+      try {
+        args = dracutArgs(session({ address, port, target, iface: iface ?? 'default', initiatorName: null }), { lun, auth, netdev });
+      } catch (err) {
+        expect((err as IscsiError).code).toBe('DRACUT_UNREPRESENTABLE');
+        refused++;
+        continue;
+      }
+      const arg = args.find((a) => a.startsWith('netroot='));
+      expect(arg).toBeDefined();
+      accepted.push({ arg: arg as string, e: { ip: address, port, lun, target, iface, netdev: iface !== undefined ? (netdev ?? '') : undefined, auth } });
+    }
+    // Both outcomes must be exercised for the property to mean something.
+    expect(accepted.length).toBeGreaterThan(80);
+    expect(refused).toBeGreaterThan(80);
+    if (process.env.DRACUT_TEST_DEBUG) console.log(accepted.length, refused, accepted.filter((a) => a.e.auth).length, accepted.slice(0, 8).map((a) => a.arg));
+    const p = parse(accepted.map((a) => a.arg), shell);
+    expect(get(p, 'netroot.count')).toBe(String(accepted.length));
+    accepted.forEach((a, i) => {
+      try {
+        expectNetroot(p, i, a.e);
+      } catch (err) {
+        throw new Error(`case ${i}: ${a.arg}: ${(err as Error).message}`);
+      }
+    });
   });
 });
 
