@@ -69,7 +69,7 @@ export interface NodeDbOptions {
 
 export interface SaveOptions extends NodeDbOptions {
   /** Values to set (open-iscsi keys). node.name / node.tpgt /
-   * node.conn[0].address / node.conn[0].port come from `node` only. */
+   * node.conn[0].address / node.conn[0].port come from `node` only (ignored here). */
   record?: Partial<NodeRecord>;
   /** New CHAP credentials (null = no CHAP). Overrides keepExistingAuth. */
   auth?: Chap | null;
@@ -157,7 +157,7 @@ interface Located {
 
 /** Parses a portal entry name "<addr>,<port>[,<tpgt>]". */
 function parsePortalEntry(name: string): { address: string; port: number; tpgt?: number } | null {
-  const m = /^(.+),(\d{1,5})(?:,(-?\d{1,5}))?$/.exec(name);
+  const m = /^(.+?),(\d{1,5})(?:,(-?\d{1,5}))?$/.exec(name);
   if (!m) return null;
   return { address: m[1], port: Number(m[2]), tpgt: m[3] === undefined ? undefined : Number(m[3]) };
 }
@@ -351,9 +351,8 @@ function validateRecordArg(record: unknown): NodeRecord {
   for (const [k, v] of Object.entries(record as Record<string, unknown>)) {
     if (v === undefined) continue;
     validateNodeValue(k, v, 'options.record key');
-    if (['node.name', 'node.tpgt', 'node.conn[0].address', 'node.conn[0].port'].includes(k)) {
-      throw invalidArg('options.record key', k, 'identifies the node; pass it in `node` instead');
-    }
+    // The node argument is the identity; a full record (e.g. from get()) may carry these.
+    if (['node.name', 'node.tpgt', 'node.conn[0].address', 'node.conn[0].port'].includes(k)) continue;
     out[k] = v as string;
   }
   return out;
@@ -411,7 +410,10 @@ async function doSave(root: string | undefined, dbRoot: string, id: NodeId, opti
 
   const nodesDir = path.join(dbRoot, 'nodes');
   const tdir = path.join(nodesDir, id.target);
-  await ensureDir(dbRoot);
+  // The DB root itself is the package's directory (0755 on Debian); only create it when missing (fixture roots).
+  await fsp.mkdir(dbRoot, { recursive: true, mode: 0o755 }).catch((err: unknown) => {
+    throw fsError(err, `could not create ${dbRoot}`);
+  });
   await ensureDir(nodesDir);
   await ensureDir(tdir);
   await sweepTemps(tdir);
