@@ -1,0 +1,110 @@
+#!/bin/bash
+# Captures real kernel iSCSI sysfs trees for lib/kernel/sysfs.ts's tests
+# (test/fixtures/sysfs-iscsi/):
+#   host:  a private tgtd on 127.0.0.1:PORT (guest: 10.0.2.2:PORT) with
+#          target A (LUN 1 = 16 MiB, LUN 2 = 8 MiB) and target B (LUN 1 =
+#          4 MiB), no CHAP;
+#   guest: Debian's iscsid + iscsiadm + systemd-udevd log in to both and
+#          save the sysfs subset the reader walks, `iscsiadm -m session -P 3`
+#          and the by-path links, once logged in and once with the sessions
+#          FAILED (guest-capture-sysfs.sh);
+#   host:  unpacks each capture into OUT/<name>/ (sys/..., the text files).
+#
+#   capture-sysfs.sh [--out DIR] [--keep] [--verbose]
+#
+# OUT defaults to a new /tmp/klab-sysfs.XXXXXX (printed). Never skips:
+# anything missing is a failure. tgtd is killed by PID with SIGKILL on exit
+# (it ignores SIGTERM while it has targets).
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ME="kernel-lab capture-sysfs"
+KEEP=""
+VERBOSE=()
+OUT=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--out) OUT=${2:?}; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	--verbose) VERBOSE=(--verbose); shift ;;
+	*) echo "$ME: unknown option $1 (usage: capture-sysfs.sh [--out DIR] [--keep] [--verbose])" >&2; exit 2 ;;
+	esac
+done
+
+die() { echo "$ME: FAIL: $*" >&2; exit 1; }
+
+"$HERE/setup.sh" >/dev/null || die "setup.sh failed"
+
+WORK=$(mktemp -d /tmp/klab-capture.XXXXXX) || die "mktemp failed"
+[ -n "$OUT" ] || OUT=$(mktemp -d /tmp/klab-sysfs.XXXXXX) || die "mktemp failed"
+TGTD_PID=""
+cleanup() {
+	if [ -n "$TGTD_PID" ]; then
+		kill -9 "$TGTD_PID" 2>/dev/null
+		wait "$TGTD_PID" 2>/dev/null
+	fi
+	if [ -z "$KEEP" ]; then rm -rf "$WORK"; else echo "$ME: kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Same start-up checks as selftest.sh: -C N picks a private control socket;
+# tgtd silently falls back to 0.0.0.0:3260 when it cannot bind the portal.
+start_tgtd() {
+	CONTROL=$((1000 + ($$ + $1 * 7919) % 31000))
+	PORT=$(free_port) || return 1
+	tgtd -f -C "$CONTROL" --iscsi "portal=127.0.0.1:$PORT" >>"$WORK/tgtd.log" 2>&1 &
+	TGTD_PID=$!
+	for _ in $(seq 100); do
+		kill -0 "$TGTD_PID" 2>/dev/null || break
+		if out=$(tgtadm -C "$CONTROL" --lld iscsi --op show --mode portal 2>/dev/null); then
+			case "$out" in *"127.0.0.1:$PORT,"*) return 0 ;; esac
+			break
+		fi
+		sleep 0.05
+	done
+	kill -9 "$TGTD_PID" 2>/dev/null
+	wait "$TGTD_PID" 2>/dev/null
+	TGTD_PID=""
+	return 1
+}
+for attempt in 1 2 3 4 5 6 7 8; do
+	start_tgtd "$attempt" && break
+done
+[ -n "$TGTD_PID" ] || die "could not start tgtd (see $WORK/tgtd.log)"
+tgtadm_() { tgtadm -C "$CONTROL" --lld iscsi "$@" >/dev/null || die "tgtadm $*"; }
+
+IQN_A=iqn.2026-11.test.klab:sysfs-a
+IQN_B=iqn.2026-11.test.klab:sysfs-b
+truncate -s 16M "$WORK/a1.img" && truncate -s 8M "$WORK/a2.img" && truncate -s 4M "$WORK/b1.img" ||
+	die "cannot create backing files"
+tgtadm_ --op new --mode target --tid 1 -T "$IQN_A"
+tgtadm_ --op new --mode logicalunit --tid 1 --lun 1 -b "$WORK/a1.img"
+tgtadm_ --op new --mode logicalunit --tid 1 --lun 2 -b "$WORK/a2.img"
+tgtadm_ --op bind --mode target --tid 1 -I ALL
+tgtadm_ --op new --mode target --tid 2 -T "$IQN_B"
+tgtadm_ --op new --mode logicalunit --tid 2 --lun 1 -b "$WORK/b1.img"
+tgtadm_ --op bind --mode target --tid 2 -I ALL
+echo "$ME: tgtd pid $TGTD_PID on 127.0.0.1:$PORT (guest: 10.0.2.2:$PORT), targets $IQN_A, $IQN_B"
+
+RES="$WORK/results"
+mkdir -p "$RES"
+printf 'PORT=%s\nIQN_A=%s\nIQN_B=%s\n' "$PORT" "$IQN_A" "$IQN_B" >"$RES/capture.env"
+"$HERE/run.sh" --timeout 240 --results "$RES" "${VERBOSE[@]}" -- bash "$HERE/guest-capture-sysfs.sh"
+RC=$?
+[ "$RC" = 0 ] || die "guest part failed with status $RC (console: $RES/console.log, iscsid: $RES/iscsid.log)"
+
+for name in logged-in failed; do
+	[ -s "$RES/$name.tar" ] || die "no $name.tar from the guest"
+	rm -rf "${OUT:?}/$name"
+	mkdir -p "$OUT/$name"
+	tar -C "$OUT/$name" -xf "$RES/$name.tar" || die "cannot unpack $name.tar"
+	cp "$RES/$name/"* "$OUT/$name/" || die "cannot copy the $name text files"
+	echo "$PORT" >"$OUT/$name/port"
+done
+echo "$ME: PASS: captures in $OUT ($(du -sh --apparent-size "$OUT" | cut -f1) apparent, $(find "$OUT" | wc -l) entries)"
