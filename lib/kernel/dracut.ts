@@ -233,6 +233,11 @@ function checkAuth(auth: unknown): Chap {
   // User names are kept out of messages too: they are half of a credential.
   const rules = { separators: ':@', unquoted: true, secret: true };
   checkField('options.auth.username', username, rules);
+  // The user name is the first word of that unquoted 'set $authinfo': a
+  // leading '-' or '+' makes it a shell option (dash aborts, bash shifts).
+  if (/^[-+]/.test(username)) {
+    throw unrepresentable('options.auth.username', "starts with '-' or '+', which dracut's 'set $authinfo' (net-lib.sh) takes for a shell option");
+  }
   checkField('options.auth.password', password, rules);
   const out: Chap = { username, password };
   if (hasRu) {
