@@ -47,6 +47,9 @@ export interface IscsiErrorDetails {
   scsiStatus?: number;
   sense?: SenseData;
   errno?: number;
+  /** iscsid's ISCSI_ERR_* number and name, for failures iscsid reported. */
+  iscsidError?: number;
+  iscsidErrorName?: string;
   cause?: unknown;
 }
 
@@ -64,6 +67,9 @@ export class IscsiError extends Error {
   declare readonly sense?: SenseData;
   /** errno behind a socket failure. */
   declare readonly errno?: number;
+  /** iscsid's own error number (open-iscsi ISCSI_ERR_*) and name. */
+  declare readonly iscsidError?: number;
+  declare readonly iscsidErrorName?: string;
 
   constructor(code: string, message: string, details: IscsiErrorDetails = {}) {
     super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
@@ -77,6 +83,8 @@ export class IscsiError extends Error {
     if (details.scsiStatus !== undefined) this.scsiStatus = details.scsiStatus;
     if (details.sense !== undefined) this.sense = details.sense;
     if (details.errno !== undefined && details.errno !== 0) this.errno = details.errno;
+    if (details.iscsidError !== undefined) this.iscsidError = details.iscsidError;
+    if (details.iscsidErrorName !== undefined) this.iscsidErrorName = details.iscsidErrorName;
   }
 }
 
@@ -124,6 +132,12 @@ const HINTS: Record<string, string> = {
   ECONNREFUSED: 'check the address and port, and that the target daemon is running',
   EHOSTUNREACH: 'check the network route to the target',
   ISCSI_SESSION_CLOSED: 'open a new session',
+  ISCSID_NOT_RUNNING: 'start iscsid (systemctl start iscsid, or its socket unit); from a container, share the host network namespace',
+  ISCSID_UNSUPPORTED_VERSION: 'this open-iscsi release uses a request layout this library does not know; please report its version',
+  ISCSI_PERMISSION_DENIED: 'iscsid only accepts requests from uid 0',
+  ISCSI_TRANSPORT_NOT_FOUND: 'load the iscsi_tcp kernel module (modprobe iscsi_tcp); check that the kernel supports iSCSI',
+  ISCSI_ALREADY_LOGGED_IN: 'log out first, or use sessions() to find the existing session',
+  ISCSI_SESSION_NOT_FOUND: 'list the current sessions with sessions()',
 };
 
 function where(ctx: ErrorContext): string {

@@ -133,8 +133,42 @@ export interface NativeSession {
   pendingCount(): number;
 }
 
+/** One answer of iscsid (iscsiadm_rsp_t) plus the layout the probe found. */
+export interface NativeIscsidResponse {
+  command: number;
+  /** ISCSI_ERR_* of open-iscsi's include/iscsi_err.h (0 = success). */
+  iscsidError: number;
+  iscsidErrorName: string;
+  /** The library's code for iscsidError, null on success. */
+  code: string | null;
+  /** CONFIG_INAME / CONFIG_FILE / CONFIG_IALIAS answer. */
+  text: string;
+  sessionState: number;
+  connState: number;
+  /** sizeof(iscsiadm_req_t) of the running iscsid. */
+  requestSize: number;
+  /** open-iscsi releases with that layout, e.g. "2.1.1 - 2.1.10". */
+  versions: string;
+}
+
+/** The core's iscsid management-IPC client (isc/iscsid.h): one request at a
+ * time; each operation probes the daemon's request layout first (a login
+ * always does) and refuses unknown layouts with ISCSID_UNSUPPORTED_VERSION. */
+export interface NativeIscsid {
+  probe(): Promise<NativeIscsidResponse>;
+  /** open-iscsi node-record keys and values; rejects with `.key` naming a bad key. */
+  login(keys: string[], values: string[]): Promise<NativeIscsidResponse>;
+  /** Record-less commands: 2 logout, 7 stats, 8 initiator name, 9 alias, 10 config file, 13 session info. */
+  request(command: number, sid: number): Promise<NativeIscsidResponse>;
+  /** Abandon the running request (its promise rejects with ABORT_ERR). */
+  cancel(): void;
+  close(): void;
+}
+
 export interface NativeBinding {
   NativeSession: new (config: NativeSessionConfig) => NativeSession;
+  /** socketName: abstract socket name without the leading NUL (default iscsid's). */
+  NativeIscsid: new (socketName?: string) => NativeIscsid;
   /** Core error codes for each isc_err, for documentation/tests. */
   errorCodes(): string[];
   /** 'sse4.2' or 'software'. */

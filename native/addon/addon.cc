@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <napi.h>
 
+#include "iscsid.h"
 #include "session.h"
 
 extern "C" {
@@ -17,6 +18,7 @@ namespace {
 void CleanupHook(void *arg) {
   auto *data = static_cast<AddonData *>(arg);
   while (data->sessions) data->sessions->Teardown();
+  while (data->iscsids) data->iscsids->Teardown();
 }
 
 Napi::Value ErrorCodes(const Napi::CallbackInfo &info) {
@@ -54,6 +56,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = NativeSession::Init(env);
   data->session_ctor = Napi::Persistent(ctor);
   exports.Set("NativeSession", ctor);
+  exports.Set("NativeIscsid", NativeIscsid::Init(env));
   exports.Set("errorCodes", Napi::Function::New(env, ErrorCodes));
   exports.Set("crc32cImplementation", Napi::Function::New(env, Crc32cImplementation));
   exports.Set("coreVersion", Napi::Function::New(env, CoreVersion));

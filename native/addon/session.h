@@ -20,12 +20,14 @@ extern "C" {
 namespace iscsi_addon {
 
 class NativeSession;
+class NativeIscsid;
 
 // Per-environment state: the live sessions, closed by the cleanup hook when
 // the environment (process or worker) goes away.
 struct AddonData {
   Napi::FunctionReference session_ctor;
   NativeSession *sessions = nullptr;  // intrusive list
+  NativeIscsid *iscsids = nullptr;    // intrusive list (iscsid.h)
 };
 
 class NativeSession : public Napi::ObjectWrap<NativeSession> {

@@ -33,6 +33,7 @@ enum state { ST_IDLE, ST_WRITE, ST_READ, ST_DRAIN, ST_DONE };
 struct isc_iscsid {
 	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd;
+	unsigned fd_generation;
 	enum op op;
 	enum phase phase;
 	enum state state;
@@ -151,6 +152,7 @@ static int connect_daemon(isc_iscsid *c)
 		return ISC_ERR_IO;  /* EAGAIN: backlog full */
 	}
 	c->fd = fd;
+	c->fd_generation++;
 	return ISC_OK;
 }
 
@@ -290,6 +292,11 @@ int isc_iscsid_login_start(isc_iscsid *c, const char *const *keys, const char *c
 int isc_iscsid_fd(const isc_iscsid *c)
 {
 	return c ? c->fd : -1;
+}
+
+unsigned isc_iscsid_fd_generation(const isc_iscsid *c)
+{
+	return c ? c->fd_generation : 0;
 }
 
 int isc_iscsid_events(const isc_iscsid *c)

@@ -119,6 +119,9 @@ int isc_iscsid_request_start(isc_iscsid *c, int command, int sid);
 
 /* -1 when idle. The fd changes between the probe's connections. */
 int isc_iscsid_fd(const isc_iscsid *c);
+/* Incremented on every new connection (fd numbers are reused, so an event
+ * loop must re-register its watcher when this changes). */
+unsigned isc_iscsid_fd_generation(const isc_iscsid *c);
 /* POLLIN / POLLOUT wanted now (0 when idle). */
 int isc_iscsid_events(const isc_iscsid *c);
 /* Advance after poll() reported `revents` (0 is fine: it just retries).
