@@ -279,6 +279,8 @@ describe('node DB layout and operations', () => {
     const old = etc(r, 'nodes', T1, '192.0.2.10,3260');
     expect(fs.statSync(old).isFile()).toBe(true);
     expect(await nodes.list({ root: r })).toEqual([{ target: T1, address: '192.0.2.10', port: 3260, tpgt: -1, iface: 'default' }]);
+    // Like idbm_rec_read(), a lookup with a tpgt finds the old-style file first.
+    expect((await nodes.get({ ...node, tpgt: 3 }, { root: r }))['node.tpgt']).toBe('-1');
     await nodes.save({ ...node, tpgt: 3 }, { root: r });
     expect(fs.existsSync(old)).toBe(false);
     const rec = await nodes.get({ ...node, tpgt: 3 }, { root: r });
@@ -380,6 +382,29 @@ describe('node DB layout and operations', () => {
     fs.writeFileSync(etc(r, 'nodes', T1, '192.0.2.1,3260,1', 'default'), `# ${'x'.repeat(400 * 1024)}\n`);
     const e = await rejectsWith(nodes.get({ target: T1, address: '192.0.2.1' }, { root: r }), 'ISCSI_NODE_DB_ERROR');
     expect(e.message).toContain('larger than');
+  });
+});
+
+describe('ifaces', () => {
+  it('a node bound to a non-default iface copies that iface record; unknown iface → ISCSI_CONFIG_ERROR', async () => {
+    const r = mkroot();
+    fs.mkdirSync(etc(r, 'ifaces'), { recursive: true });
+    // Layout of an iface file as `iscsiadm -m iface -I myif -o new` + update writes it (2.1.8).
+    fs.writeFileSync(
+      etc(r, 'ifaces', 'myif'),
+      '# BEGIN RECORD 2.1.8\niface.iscsi_ifacename = myif\niface.net_ifacename = eth1\niface.prefix_len = 0\n' +
+        'iface.transport_name = tcp\niface.initiatorname = iqn.2024-01.test:ini\n# END RECORD\n',
+    );
+    const node = { target: T1, address: '192.0.2.50', tpgt: 1, iface: 'myif' };
+    await nodes.save(node, { root: r });
+    const rec = parseNodeRecord(fs.readFileSync(etc(r, 'nodes', T1, '192.0.2.50,3260,1', 'myif'), 'utf8'));
+    expect(rec['iface.iscsi_ifacename']).toBe('myif');
+    expect(rec['iface.net_ifacename']).toBe('eth1');
+    expect(rec['iface.initiatorname']).toBe('iqn.2024-01.test:ini');
+    expect((await buildNodeRecord(node, { root: r }))['iface.initiatorname']).toBe('iqn.2024-01.test:ini');
+    expect(await nodes.list({ root: r })).toEqual([{ target: T1, address: '192.0.2.50', port: 3260, tpgt: 1, iface: 'myif' }]);
+    await rejectsWith(nodes.get({ ...node, iface: 'default' }, { root: r }), 'ISCSI_NODE_NOT_FOUND');
+    await rejectsWith(nodes.save({ ...node, iface: 'nosuch' }, { root: r }), 'ISCSI_CONFIG_ERROR');
   });
 });
 
@@ -535,6 +560,28 @@ u node.session.nr_sessions 2`,
     const del = iscsiadm(r, `iscsiadm -m node -T ${T1} -p 192.0.2.30:3260 -o delete`);
     expect(del.status).toBe(0);
     expect((await nodes.list({ root: r })).map((n) => n.target).sort()).toEqual(['iqn.2024-01.test:old', 'iqn.2024-01.test:tgt6']);
+  });
+
+  it('iscsiadm waits on the lock we hold (same LOCK_DIR protocol)', async () => {
+    const r = mkroot();
+    const lockDir = path.join(r, LOCK_DIR);
+    fs.mkdirSync(lockDir, { recursive: true });
+    fs.writeFileSync(path.join(lockDir, 'lock'), '');
+    fs.linkSync(path.join(lockDir, 'lock'), path.join(lockDir, 'lock.write'));
+    fs.mkdirSync(etc(r), { recursive: true });
+    const res = spawnSync(
+      'unshare',
+      ['--mount', '--net', '--propagation', 'private', 'sh', '-c',
+        'mount --bind "$R/etc/iscsi" /etc/iscsi && mount --bind "$R/run/lock" /run/lock && ' +
+        `timeout 2 iscsiadm -m node -o new -T ${T1} -p 192.0.2.60:3260,1`],
+      { env: { ...process.env, R: r }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(res.status).toBe(124); // still waiting for our lock when timeout(1) killed it
+    expect(fs.existsSync(etc(r, 'nodes', T1))).toBe(false);
+    fs.unlinkSync(path.join(lockDir, 'lock.write'));
+    const ok = iscsiadm(r, `iscsiadm -m node -o new -T ${T1} -p 192.0.2.60:3260,1`);
+    expect(ok.status).toBe(0);
+    expect(fs.existsSync(etc(r, 'nodes', T1, '192.0.2.60,3260,1', 'default'))).toBe(true);
   });
 
   it('(c) our file is byte-identical to the one iscsiadm writes for the same record', async () => {

@@ -172,8 +172,9 @@ async function readdirSafe(dir: string): Promise<string[]> {
   }
 }
 
-/** Every stored record of `id` (tpgt undefined = any tpgt). Old style
- * first, then new style sorted by tpgt. */
+/** Every stored record of `id`: the old-style file (any tpgt, as
+ * iscsiadm reads it) first, then new-style records (of id.tpgt, or of any
+ * tpgt when undefined) sorted by tpgt. */
 async function locate(dbRoot: string, id: NodeId): Promise<Located[]> {
   const tdir = path.join(dbRoot, 'nodes', id.target);
   const out: Located[] = [];
@@ -188,7 +189,7 @@ async function locate(dbRoot: string, id: NodeId): Promise<Located[]> {
       continue;
     }
     if (st.isFile() && p.tpgt === undefined) {
-      if (id.tpgt !== undefined) continue;
+      // idbm_rec_read() (2.1.8 usr/idbm.c:1572) tries the old-style file first, whatever the tpgt.
       // Old-style records carry their iface inside; they are "default" unless the file says otherwise.
       const rec = await readRecordFile(full);
       if ((rec['iface.iscsi_ifacename'] || DEFAULT_IFACE) !== id.iface) continue;
@@ -380,12 +381,8 @@ async function doSave(root: string | undefined, dbRoot: string, id: NodeId, opti
   if (typeof keepAuth !== 'boolean') throw invalidArg('options.keepExistingAuth', keepAuth, 'must be a boolean');
   const authRec = options.auth === undefined ? null : chapToRecord(options.auth);
   budget.check();
-  let existing = await readExisting(dbRoot, id);
-  if (!existing && id.tpgt !== undefined) {
-    // An old-style record of the same portal is converted (idbm_rec_write()).
-    const old = (await locate(dbRoot, { ...id, tpgt: undefined })).find((l) => l.oldStyle);
-    if (old) existing = { loc: old, rec: await readRecordFile(old.file) };
-  }
+  // With a known tpgt, an old-style record of the portal is found here and converted below (idbm_rec_write()).
+  const existing = await readExisting(dbRoot, id);
   let base: NodeRecord;
   if (existing) {
     base = { ...OPEN_ISCSI_NODE_DEFAULTS, ...existing.rec };
