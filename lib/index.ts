@@ -47,6 +47,18 @@ export type {
   IbftTarget,
 } from './firmware';
 
+// Kernel sessions through iscsid, the open-iscsi node database, initiator
+// name and dracut arguments (installer helpers).
+export { login, logout, sessions, iscsidInfo } from './kernel/login';
+export type { LoginOptions, LogoutOptions } from './kernel/login';
+export type { IscsidInfo } from './kernel/iscsid';
+export { nodes, findDbRoot } from './kernel/node-db';
+export type { NodeRecord } from './kernel/node-record';
+export { getInitiatorName, setInitiatorName, generateInitiatorName } from './initiator-name';
+export { dracutArgs } from './kernel/dracut';
+export type { DracutArgsOptions, DracutNetwork, DracutInterfaceConfig } from './kernel/dracut';
+export type { Node, Chap, KernelSession, KernelDisk, KernelOptions } from './kernel/types';
+
 import { loadBinding } from './native';
 
 /** Versions/implementation of the loaded native core (loads the addon). */

@@ -14,7 +14,7 @@ import { ErrorCodes, IscsiError, invalidArg, type ErrorContext } from '../errors
 import { formatPortal } from '../portal';
 import { validateOptionsObject, validateSignal, validateTimeout } from '../options';
 import { iscsiNameProblem } from '../initiator-name';
-import { iscsidCall, IscsidCommand } from './iscsid';
+import { iscsidCall, IscsidCommand, iscsidInfo as queryIscsid, type IscsidInfo } from './iscsid';
 import { buildNodeRecord } from './node-db';
 import { readSessions, waitForSession } from './sysfs';
 import type { Chap, KernelOptions, KernelSession, Node } from './types';
@@ -212,4 +212,17 @@ export async function sessions(options: KernelOptions = {}): Promise<KernelSessi
   const signal = validateSignal(opts.signal);
   const timeoutMs = validateTimeout(opts.timeoutMs, 'options.timeoutMs', DEFAULT_SESSIONS_TIMEOUT_MS);
   return readSessions({ root: typeof opts.root === 'string' ? opts.root : undefined, signal, timeoutMs });
+}
+
+/**
+ * What the running iscsid is: its request layout (the open-iscsi releases
+ * sharing it), initiator name and config file. Fails with
+ * ISCSID_NOT_RUNNING, ISCSI_PERMISSION_DENIED (uid 0 needed) or
+ * ISCSID_UNSUPPORTED_VERSION like login() would, without logging in.
+ */
+export async function iscsidInfo(options: KernelOptions & { iscsidSocket?: string } = {}): Promise<IscsidInfo> {
+  const opts = validateOptionsObject(options);
+  const signal = validateSignal(opts.signal);
+  const timeoutMs = validateTimeout(opts.timeoutMs, 'options.timeoutMs', DEFAULT_SESSIONS_TIMEOUT_MS);
+  return queryIscsid({ signal, timeoutMs, socketName: opts.iscsidSocket as string | undefined });
 }
