@@ -51,49 +51,28 @@ done
 command -v tgtd >/dev/null && command -v tgtadm >/dev/null || die "tgtd/tgtadm not installed (package tgt)"
 "$HERE/setup.sh" >/dev/null || die "setup.sh failed"
 
-WORK=$(mktemp -d /tmp/klab-fw.XXXXXX) || die "mktemp failed"
-TGTD_PID=""
+# Directory: $KLAB_PHASE_DIR (set by test-kernel.sh, kept by it on failure)
+# or a new /tmp dir (removed unless --keep).
+# shellcheck source=lib-tgtd.sh
+. "$HERE/lib-tgtd.sh"
+if [ -n "${KLAB_PHASE_DIR:-}" ]; then
+	WORK=$KLAB_PHASE_DIR
+	mkdir -p "$WORK" || die "cannot create $WORK"
+	KEEP=1
+else
+	WORK=$(mktemp -d /tmp/klab-fw.XXXXXX) || die "mktemp failed"
+fi
 cleanup() {
-	if [ -n "$TGTD_PID" ]; then
-		kill -9 "$TGTD_PID" 2>/dev/null
-		wait "$TGTD_PID" 2>/dev/null
-	fi
-	if [ -z "$KEEP" ]; then rm -rf "$WORK"; else echo "$ME: kept $WORK" >&2; fi
+	klab_tgtd_stop
+	if [ -z "$KEEP" ]; then rm -rf "$WORK"; else echo "$ME: results in $WORK" >&2; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# --- a private tgtd (as selftest.sh: -C picks a private control socket;
-# tgtd silently falls back to 0.0.0.0:3260 when the portal cannot bind, so
-# the portal is checked and the start retried) ------------------------------
-start_tgtd() {
-	CONTROL=$((1000 + ($$ + $1 * 7919 + 4049) % 31000))
-	PORT=$(free_port) || return 1
-	tgtd -f -C "$CONTROL" --iscsi "portal=127.0.0.1:$PORT" >>"$WORK/tgtd.log" 2>&1 &
-	TGTD_PID=$!
-	for _ in $(seq 100); do
-		kill -0 "$TGTD_PID" 2>/dev/null || break
-		if out=$(tgtadm -C "$CONTROL" --lld iscsi --op show --mode portal 2>/dev/null); then
-			case "$out" in *"127.0.0.1:$PORT,"*) return 0 ;; esac
-			break
-		fi
-		sleep 0.05
-	done
-	kill -9 "$TGTD_PID" 2>/dev/null
-	wait "$TGTD_PID" 2>/dev/null
-	TGTD_PID=""
-	return 1
-}
-for attempt in 1 2 3 4 5 6 7 8; do
-	start_tgtd "$attempt" && break
-done
-[ -n "$TGTD_PID" ] || die "could not start tgtd (see $WORK/tgtd.log)"
-tgtadm_() { tgtadm -C "$CONTROL" --lld iscsi "$@" >/dev/null || die "tgtadm $(printf '%s ' "$@" | sed 's/--password [^ ]*/--password ***/')"; }
+klab_tgtd_start "$WORK" || die "could not start tgtd (see $WORK/tgtd.log)"
+PORT=$TGTD_PORT
+tgtadm_() { klab_tgtadm "$@" || die "tgtadm $(printf '%s ' "$@" | sed 's/--password [^ ]*/--password ***/')"; }
 
 # Test-only lab credentials. Distinct names and secrets per target so a
 # mix-up between targets cannot pass.
@@ -181,7 +160,10 @@ boot_one() {
 	# then the node:test file does the comparisons.
 	"$HERE/run.sh" --timeout 200 --results "$res" --ipxe "$res/sanhook.ipxe" "${uefi[@]}" "${VERBOSE[@]}" -- \
 		bash -c 'bash test/kernel-lab/guest-ibft.sh >"$KLAB_RESULTS/guest-ibft.log" 2>&1 || { cat "$KLAB_RESULTS/guest-ibft.log"; exit 1; }
-			exec node --test --test-reporter=spec test/kernel/firmware-ipxe.test.js' \
+			KLAB_TEST_ENV="$KLAB_RESULTS/firmware.env" exec node --test --test-concurrency=1 --test-timeout=180000 \
+				--test-reporter=spec --test-reporter-destination=stdout \
+				--test-reporter=tap --test-reporter-destination="$KLAB_RESULTS/firmware-ipxe.tap" \
+				test/kernel/firmware-ipxe.test.js' \
 		>"$res/guest-output.log" 2>&1
 	rc=$?
 	t1=$(now)

@@ -5,7 +5,7 @@
  * (test/kernel-lab/phase-20-firmware.sh): the iBFT is real firmware output.
  * Compares our readers (the compiled library in dist/) with open-iscsi's
  * own reader, `iscsiadm -m fw`, on the same table, and with what the phase
- * configured (the 0600 $KLAB_RESULTS/firmware.env):
+ * configured (the 0600 file named by KLAB_TEST_ENV):
  *   - discoverFirmware() from /sys/firmware/ibft: targets, addresses,
  *     ports, LUN, CHAP names and secrets (secrets compared in-process with
  *     assert.ok and fixed messages: never printed);

@@ -9,22 +9,18 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
 const { parseIscsiadmFw } = require('./firmware-iscsiadm-fw');
+const { labEnv } = require('./lab-env');
 
-/** KEY=VALUE lines of $KLAB_RESULTS/firmware.env (written 0600 by
- * test/kernel-lab/phase-20-firmware.sh). */
+/** The phase's parameters: KEY=VALUE lines of the 0600 file named by
+ * KLAB_TEST_ENV ($KLAB_RESULTS/firmware.env, written by
+ * test/kernel-lab/phase-20-firmware.sh), read with the shared lab-env.js. */
 function readLabEnv() {
-  const dir = process.env.KLAB_RESULTS;
-  if (!process.env.KLAB_GUEST || !dir) {
-    throw new Error('not in the kernel lab: run test/kernel-lab/phase-20-firmware.sh (KLAB_GUEST/KLAB_RESULTS unset)');
+  const file = process.env.KLAB_TEST_ENV;
+  if (!process.env.KLAB_GUEST || !file) {
+    throw new Error('not in the kernel lab: run test/kernel-lab/phase-20-firmware.sh (KLAB_GUEST/KLAB_TEST_ENV unset)');
   }
-  const file = path.join(dir, 'firmware.env');
-  const st = fs.statSync(file);
-  if ((st.mode & 0o077) !== 0) throw new Error(`${file} must be mode 0600 (it holds CHAP secrets)`);
-  const env = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (m) env[m[1]] = m[2];
-  }
+  if ((fs.statSync(file).mode & 0o077) !== 0) throw new Error(`${file} must be mode 0600 (it holds CHAP secrets)`);
+  const env = labEnv();
   for (const k of ['FW_MODE', 'FW_PORT', 'FW_INITIATOR', 'FW_TARGETS']) {
     if (!env[k]) throw new Error(`${file}: ${k} missing`);
   }
