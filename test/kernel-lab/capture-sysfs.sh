@@ -107,4 +107,4 @@ for name in logged-in failed; do
 	cp "$RES/$name/"* "$OUT/$name/" || die "cannot copy the $name text files"
 	echo "$PORT" >"$OUT/$name/port"
 done
-echo "$ME: PASS: captures in $OUT ($(du -sh --apparent-size "$OUT" | cut -f1) apparent, $(find "$OUT" | wc -l) entries)"
+echo "$ME: PASS: captures in $OUT ($(find "$OUT" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }') bytes in files, $(find "$OUT" | wc -l) entries)"
