@@ -132,6 +132,7 @@ PHASE_TIMEOUT=${KLAB_PHASE_TIMEOUT:-600}
 NAMES=()
 RESULTS=()
 TIMES=()
+VMS=()
 FAILED=0
 CHILD=""
 on_signal() {
@@ -167,6 +168,11 @@ for p in "${PHASES[@]}"; do
 	t=$(elapsed "$t0" "$(date +%s.%N)")
 	NAMES+=("$name")
 	TIMES+=("$t")
+	# qemu time: run.sh writes host-timings into every results dir; the
+	# difference to the wall time is mostly host setup and waiting for the
+	# host-wide qemu lock (another lab run).
+	VMS+=("$(find "$pdir" -name host-timings -exec awk '$1 == "total_seconds" { s += $2; n++ } END { printf "%.1f/%d", s, n }' {} + 2>/dev/null |
+		awk -F/ '{ s += $1; n += $2 } END { printf "%.1f (%d boot%s)", s, n, n == 1 ? "" : "s" }')")
 	if [ "$rc" = 0 ]; then
 		RESULTS+=("PASS")
 	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
@@ -182,10 +188,10 @@ done
 TOTAL=$(elapsed "$T_START" "$(date +%s.%N)")
 echo "" >&2
 say "summary"
-printf '  %-28s %-20s %8s\n' "phase" "result" "seconds" >&2
+printf '  %-28s %-20s %8s  %s\n' "phase" "result" "wall s" "in qemu s" >&2
 printf '  %-28s %-20s %8s\n' "setup.sh + checks" "ok" "$T_SETUP" >&2
 for i in "${!NAMES[@]}"; do
-	printf '  %-28s %-20s %8s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}" >&2
+	printf '  %-28s %-20s %8s  %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}" "${VMS[$i]}" >&2
 done
 printf '  %-28s %-20s %8s\n' "total" "$([ "$FAILED" = 0 ] && echo PASS || echo "$FAILED FAILED")" "$TOTAL" >&2
 
