@@ -10,7 +10,12 @@
 #          FAILED (guest-capture-sysfs.sh);
 #   host:  unpacks each capture into OUT/<name>/ (sys/..., the text files).
 #
-#   capture-sysfs.sh [--out DIR] [--keep] [--verbose]
+#   capture-sysfs.sh [--out DIR] [--keep] [--verbose] [--check]
+#
+# --check also compiles lib/kernel/sysfs.ts (tsc, into the results dir) and
+# runs it live in the guest: waitForSession() while iscsiadm logs in, and
+# readSessions() == `iscsiadm -m session -P 3` in both states
+# (guest-sysfs-check.js); the JSON it saw is kept as check-*.json in OUT.
 #
 # OUT defaults to a new /tmp/klab-sysfs.XXXXXX (printed). Never skips:
 # anything missing is a failure. tgtd is killed by PID with SIGKILL on exit
@@ -22,12 +27,14 @@ ME="kernel-lab capture-sysfs"
 KEEP=""
 VERBOSE=()
 OUT=""
+CHECK=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) OUT=${2:?}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--verbose) VERBOSE=(--verbose); shift ;;
-	*) echo "$ME: unknown option $1 (usage: capture-sysfs.sh [--out DIR] [--keep] [--verbose])" >&2; exit 2 ;;
+	--check) CHECK=1; shift ;;
+	*) echo "$ME: unknown option $1 (usage: capture-sysfs.sh [--out DIR] [--keep] [--verbose] [--check])" >&2; exit 2 ;;
 	esac
 done
 
@@ -95,6 +102,13 @@ echo "$ME: tgtd pid $TGTD_PID on 127.0.0.1:$PORT (guest: 10.0.2.2:$PORT), target
 RES="$WORK/results"
 mkdir -p "$RES"
 printf 'PORT=%s\nIQN_A=%s\nIQN_B=%s\n' "$PORT" "$IQN_A" "$IQN_B" >"$RES/capture.env"
+if [ -n "$CHECK" ]; then
+	# Only the reader and what it imports (type-only imports are elided).
+	(cd "$HERE/../.." && npx --no-install tsc --outDir "$RES/dist" --rootDir lib --module commonjs --target ES2022 \
+		--strict --esModuleInterop --skipLibCheck --types node lib/kernel/sysfs.ts) >"$WORK/tsc.log" 2>&1 ||
+		die "tsc failed: $(cat "$WORK/tsc.log")"
+	echo "SYSFS_JS=$RES/dist/kernel/sysfs.js" >>"$RES/capture.env"
+fi
 "$HERE/run.sh" --timeout 240 --results "$RES" "${VERBOSE[@]}" -- bash "$HERE/guest-capture-sysfs.sh"
 RC=$?
 [ "$RC" = 0 ] || die "guest part failed with status $RC (console: $RES/console.log, iscsid: $RES/iscsid.log)"
@@ -106,5 +120,9 @@ for name in logged-in failed; do
 	tar -C "$OUT/$name" -xf "$RES/$name.tar" || die "cannot unpack $name.tar"
 	cp "$RES/$name/"* "$OUT/$name/" || die "cannot copy the $name text files"
 	echo "$PORT" >"$OUT/$name/port"
+	if [ -n "$CHECK" ]; then
+		cp "$RES/check-$name.json" "$OUT/$name/" || die "no check-$name.json from the guest"
+	fi
 done
+[ -z "$CHECK" ] || cp "$RES/check-login-wait.json" "$OUT/" || die "no check-login-wait.json from the guest"
 echo "$ME: PASS: captures in $OUT ($(find "$OUT" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }') bytes in files, $(find "$OUT" | wc -l) entries)"

@@ -12,6 +12,9 @@
 # Two captures: "logged-in" (both sessions LOGGED_IN, 3 disks) and "failed"
 # (after `ip link set eth0 down`: the nop-out times out, the kernel marks the
 # sessions FAILED while iscsid retries; disks stay until recovery_tmo).
+# With SYSFS_JS (capture-sysfs.sh --check) the compiled lib/kernel/sysfs.ts is
+# also run live: waitForSession() during the second login, and readSessions()
+# compared with `iscsiadm -m session -P 3` in both states (guest-sysfs-check.js).
 # Parameters come from $KLAB_RESULTS/capture.env (written by the host half).
 set -euo pipefail
 
@@ -45,8 +48,16 @@ grep -q '@ISCSIADM_ABSTRACT_NAMESPACE' /proc/net/unix || fail "iscsid never open
 # --- nodes and logins (no discovery: tgtd would answer with 127.0.0.1) ---------
 for iqn in "$IQN_A" "$IQN_B"; do
 	iscsiadm -m node -T "$iqn" -p "$PORTAL,1" -o new >/dev/null || fail "cannot create node $iqn"
-	iscsiadm -m node -T "$iqn" -p "$PORTAL" --login >/dev/null || fail "login to $iqn failed"
 done
+iscsiadm -m node -T "$IQN_A" -p "$PORTAL" --login >/dev/null || fail "login to $IQN_A failed"
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${SYSFS_JS:-}" ]; then
+	# --check: our waitForSession() polls while iscsiadm logs in to B.
+	SYSFS_JS=$SYSFS_JS node "$HERE/guest-sysfs-check.js" login-wait "$IQN_B" "$PORTAL" "$R/check-login-wait.json" ||
+		fail "waitForSession during a real login failed"
+else
+	iscsiadm -m node -T "$IQN_B" -p "$PORTAL" --login >/dev/null || fail "login to $IQN_B failed"
+fi
 
 # 3 disks: target A LUN 1 + 2, target B LUN 1 (LUN 0 is tgtd's controller).
 count_disks() {
@@ -66,7 +77,6 @@ step "logged in to $IQN_A and $IQN_B, 3 disks"
 
 # --- the copy ----------------------------------------------------------------
 # guest-sysfs-copy.js walks only what lib/kernel/sysfs.ts reads (see there).
-HERE=$(cd "$(dirname "$0")" && pwd)
 capture() { # NAME
 	local name=$1 out="$TMPDIR/cap-$1" link
 	rm -rf "$out"
@@ -81,6 +91,10 @@ capture() { # NAME
 		[ -L "$link" ] && echo "$(basename "$link") -> $(readlink "$link")" >>"$R/$name/by-path.links"
 	done
 	step "captured $name: $(tar -tf "$R/$name.tar" | wc -l) entries"
+	if [ -n "${SYSFS_JS:-}" ]; then
+		SYSFS_JS=$SYSFS_JS node "$HERE/guest-sysfs-check.js" compare "$R/$name/iscsiadm-session-P3.txt" "$R/check-$name.json" ||
+			fail "readSessions() disagrees with iscsiadm ($name)"
+	fi
 }
 
 capture logged-in
