@@ -81,7 +81,7 @@ static const struct key_spec key_specs[] = {
 	STR_KEY("node.name", NAME),
 	INT_KEY("node.tpgt", TPGT, -1, 65535),
 	ENUM_KEY("node.startup", STARTUP, startup_names),
-	INT_KEY("node.leading_login", LEADING_LOGIN, 0, 1),
+	ENUM_KEY("node.leading_login", LEADING_LOGIN, no_yes),
 	{ "node.discovery_type", K_DISC_TYPE, ISC_RF_DISC_TYPE, NULL, 0, 0, 0 },
 	STR_KEY("node.discovery_address", DISC_ADDRESS),
 	INT_KEY("node.discovery_port", DISC_PORT, 0, 65535),

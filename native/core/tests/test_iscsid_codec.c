@@ -10,6 +10,9 @@
  * disc_type 4 @15064.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "isc/errors.h"
@@ -296,8 +299,47 @@ static void test_errors(void)
 	CHECK_EQ_STR(isc_err_code(ISC_ERR_ISCSID_UNSUPPORTED), "ISCSID_UNSUPPORTED_VERSION");
 }
 
+/* Every key of a record written by Debian's iscsiadm 2.1.8 (captured into
+ * test/fixtures/node-db and copied here) is accepted and lands where
+ * iscsid reads it. */
+static void test_iscsiadm_written_record(const char *file, const char *want_address)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/iscsid/%s", ISC_FIXTURES_DIR, file);
+	size_t len = 0;
+	unsigned char *text = check_read_file(path, &len);
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	text[len] = '\0';
+	const char *keys[200], *values[200];
+	size_t n = 0;
+	char *save = NULL;
+	for (char *line = strtok_r((char *)text, "\n", &save); line && n < 200; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#')
+			continue;
+		char *eq = strstr(line, " = ");
+		if (!eq)
+			continue;
+		*eq = '\0';
+		keys[n] = line;
+		values[n] = eq + 3;
+		n++;
+	}
+	CHECK(n > 60);
+	char bad[96];
+	int rc = isc_iscsid_build_login(isc_iscsid_layout_for_size(16104), keys, values, n, buf, sizeof(buf), bad, sizeof(bad));
+	if (rc < 0)
+		fprintf(stderr, "%s: refused key %s (%d)\n", file, bad, rc);
+	CHECK_EQ_INT(rc, 16104);
+	CHECK_EQ_STR(str_at(16 + 2236), want_address);
+	free(text);
+}
+
 int main(void)
 {
+	test_iscsiadm_written_record("newstyle-chap.rec", "192.0.2.10");
+	test_iscsiadm_written_record("ipv6.rec", "fd00::10");
 	test_layout_table();
 	test_debian12_layout_matches_wire_capture();
 	test_chap_and_values();

@@ -136,14 +136,21 @@ static struct daemon start_daemon(size_t size, enum behaviour how)
 	return d;
 }
 
-/* Stop the daemon and collect its log. */
+/* Collect the daemon's log (it logs each connection after closing it, so
+ * wait until nothing new arrives for a while), then stop it. */
 static size_t stop_daemon(struct daemon d, struct conn_log *logs, size_t max)
 {
+	size_t n = 0;
+	for (;;) {
+		struct pollfd pf = { .fd = d.logfd, .events = POLLIN };
+		if (n >= max || poll(&pf, 1, 500) <= 0)
+			break;
+		if (read(d.logfd, &logs[n], sizeof(logs[n])) != (ssize_t)sizeof(logs[n]))
+			break;
+		n++;
+	}
 	kill(d.pid, SIGKILL);
 	waitpid(d.pid, NULL, 0);
-	size_t n = 0;
-	while (n < max && read(d.logfd, &logs[n], sizeof(logs[n])) == (ssize_t)sizeof(logs[n]))
-		n++;
 	close(d.logfd);
 	return n;
 }
