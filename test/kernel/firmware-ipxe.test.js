@@ -217,10 +217,11 @@ test(`${MODE}: the raw table (${MODE === 'uefi' ? 'ACPI' : '/dev/mem dump'}) giv
 });
 
 // ---------------------------------------------------------------------------
-// LOGIN OF THE FIRMWARE NODES (issue 5, last piece): waits for lib.login /
-// lib.sessions / lib.logout (lib/kernel/login.ts, being written). Until they
-// are exported this test is reported as skipped WITH the reason; it is not
-// a pass. Remove the guard when login lands.
+// LOGIN OF THE FIRMWARE NODES (issue 5, last piece): lib.login /
+// lib.sessions / lib.logout (lib/kernel/login.ts). Guarded on lib.login so a
+// tree without it reports this test skipped WITH the reason (and the phase
+// prints a NOTE); it is not a pass. Passing since login landed: the guard
+// can be dropped.
 // ---------------------------------------------------------------------------
 const HAS_LOGIN = typeof lib.login === 'function';
 test(
