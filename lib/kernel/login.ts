@@ -17,6 +17,7 @@ import { iscsiNameProblem } from '../initiator-name';
 import { iscsidCall, IscsidCommand, iscsidInfo as queryIscsid, type IscsidInfo } from './iscsid';
 import { buildNodeRecord } from './node-db';
 import { readSessions, waitForSession } from './sysfs';
+import { openSession } from '../session';
 import type { Chap, KernelOptions, KernelSession, Node } from './types';
 
 /** iscsid retries a failing login itself (initial_login_retry_max ×
@@ -154,7 +155,11 @@ export async function login(node: Node, options: LoginOptions = {}): Promise<Ker
       loginCall.catch(() => undefined);
     }
   } else {
-    await loginCall;
+    try {
+      await loginCall;
+    } catch (err) {
+      throw await diagnose(err, n, rec, left(), signal);
+    }
   }
 
   const waitForDisks = opts.waitForDisks !== false;
@@ -168,6 +173,61 @@ export async function login(node: Node, options: LoginOptions = {}): Promise<Ker
     }).catch(() => session);
   }
   return session;
+}
+
+/**
+ * iscsid folds every initiator-class login failure except "authentication
+ * failed" into ISCSI_ERR_FATAL_LOGIN (19) -- including a target that fails
+ * mutual CHAP and "target not found". Our own userspace login with the same
+ * name and credentials tells them apart; the original error stays the cause.
+ */
+async function diagnose(
+  err: unknown,
+  n: { target: string; address: string; port: number },
+  rec: Record<string, string>,
+  budgetMs: number,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  if (!(err instanceof IscsiError) || err.iscsidError !== 19 || budgetMs < 500 || signal?.aborted) return err;
+  const str = (k: string): string | undefined => {
+    const v = rec[k];
+    return v && v !== '<empty>' ? v : undefined;
+  };
+  const auth =
+    rec['node.session.auth.authmethod'] === 'CHAP' && str('node.session.auth.username') && str('node.session.auth.password')
+      ? {
+          username: str('node.session.auth.username') as string,
+          password: str('node.session.auth.password') as string,
+          reverseUsername: str('node.session.auth.username_in'),
+          reversePassword: str('node.session.auth.password_in'),
+        }
+      : undefined;
+  if (auth && (auth.reverseUsername === undefined) !== (auth.reversePassword === undefined)) return err;
+  try {
+    const probe = await openSession(n, {
+      auth,
+      initiatorName: str('iface.initiatorname') ?? (await queryIscsid({ signal, timeoutMs: Math.min(budgetMs, 5000) })).initiatorName,
+      signal,
+      timeoutMs: Math.min(budgetMs, 15_000),
+    });
+    await probe.close().catch(() => undefined);
+    return err;
+  } catch (probeErr) {
+    if (!(probeErr instanceof IscsiError) || probeErr.code === ErrorCodes.ABORT_ERR || probeErr.code === ErrorCodes.ETIMEDOUT) return err;
+    return new IscsiError(
+      probeErr.code,
+      `${err.message}. A userspace login with the same initiator name and credentials says: ${probeErr.message}`,
+      {
+        target: err.target,
+        portal: err.portal,
+        statusClass: probeErr.statusClass,
+        statusDetail: probeErr.statusDetail,
+        iscsidError: err.iscsidError,
+        iscsidErrorName: err.iscsidErrorName,
+        cause: err,
+      },
+    );
+  }
 }
 
 /** Logs out of a session (by KernelSession/sid) or of every session to a node. */

@@ -150,6 +150,15 @@ test('mutual CHAP login; wrong secret -> ISCSI_AUTH_FAILED and iscsid keeps answ
   assert.ok(err2, 'login accepted a target with the wrong secret');
   assert.equal(err2.code, 'ISCSI_AUTH_FAILED', `got ${err2.code}: ${err2.message}`);
 
+  // iscsid reports both as ISCSI_ERR_FATAL_LOGIN; login() tells them apart.
+  assert.equal(err2.iscsidError, 19);
+  const err3 = await lib
+    .login({ ...CHAPNODE, target: `${IQN_CHAP}-does-not-exist` }, { parameters: fast, timeoutMs: 60_000 })
+    .then(() => null, (e) => e);
+  assert.ok(err3, 'login to a missing target succeeded');
+  assert.equal(err3.code, 'ISCSI_TARGET_NOT_FOUND', `got ${err3.code}: ${err3.message}`);
+  assert.equal((await lib.sessions()).length, 0);
+
   const s = await lib.login(CHAPNODE, { auth: CHAP });
   const disk = s.disks.find((d) => d.lun === 1);
   assert.match(disk.device, /^\/dev\/sd[a-z]+$/);
