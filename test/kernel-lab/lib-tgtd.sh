@@ -32,7 +32,8 @@ klab_tgtd_try() {
 	local work=$1 attempt=$2 out
 	TGTD_CONTROL=$((1000 + ($$ * 31 + attempt * 7919 + RANDOM) % 31000))
 	TGTD_PORT=$(klab_free_port) || return 1
-	tgtd -f -C "$TGTD_CONTROL" --iscsi "portal=127.0.0.1:$TGTD_PORT" >>"$work/tgtd.log" 2>&1 &
+	# cwd = the work dir (exec keeps the pid), so a leftover is easy to trace.
+	(cd "$work" && exec tgtd -f -C "$TGTD_CONTROL" --iscsi "portal=127.0.0.1:$TGTD_PORT") >>"$work/tgtd.log" 2>&1 &
 	TGTD_PID=$!
 	for _ in $(seq 100); do
 		kill -0 "$TGTD_PID" 2>/dev/null || break
