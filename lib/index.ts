@@ -53,6 +53,8 @@ export { login, logout, sessions, iscsidInfo } from './kernel/login';
 export type { LoginOptions, LogoutOptions } from './kernel/login';
 export type { IscsidInfo } from './kernel/iscsid';
 export { nodes, findDbRoot } from './kernel/node-db';
+export { saveFirmwareNodes } from './kernel/firmware-nodes';
+export type { SaveFirmwareNodesOptions } from './kernel/firmware-nodes';
 export type { NodeRecord } from './kernel/node-record';
 export { getInitiatorName, setInitiatorName, generateInitiatorName } from './initiator-name';
 export { dracutArgs } from './kernel/dracut';

@@ -29,7 +29,8 @@ export const DEFAULT_SESSIONS_TIMEOUT_MS = 10_000;
 const DISK_SETTLE_MS = 15_000;
 
 export interface LoginOptions extends KernelOptions {
-  /** CHAP for this login (node.session.auth.*); overrides the stored node's. */
+  /** CHAP for this login (node.session.auth.*); overrides the stored node's
+   * and a FirmwareNode's own `auth`; null logs in without CHAP. */
   auth?: Chap | null;
   /** Extra open-iscsi node parameters, e.g. { 'node.session.timeo.replacement_timeout': '30' }. */
   parameters?: Record<string, string>;
@@ -99,7 +100,10 @@ export async function login(node: Node, options: LoginOptions = {}): Promise<Ker
   const timeoutMs = validateTimeout(opts.timeoutMs, 'options.timeoutMs', DEFAULT_LOGIN_TIMEOUT_MS);
   const n = validateNode(node, 'node');
   if (opts.iface !== undefined) n.iface = validateNode({ ...n, iface: opts.iface }, 'options').iface;
-  const auth = validateChap(opts.auth);
+  // A FirmwareNode from discoverFirmware() carries the firmware's CHAP: use
+  // it unless the caller passes auth explicitly (null = no CHAP).
+  const nodeAuth = (node as { auth?: unknown } | null)?.auth;
+  const auth = validateChap(opts.auth !== undefined ? opts.auth : nodeAuth);
   const parameters = opts.parameters as Record<string, string> | undefined;
   if (parameters !== undefined) {
     if (typeof parameters !== 'object' || parameters === null) throw invalidArg('options.parameters', parameters, 'must be an object of strings');

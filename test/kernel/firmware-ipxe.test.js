@@ -217,17 +217,30 @@ test(`${MODE}: the raw table (${MODE === 'uefi' ? 'ACPI' : '/dev/mem dump'}) giv
 });
 
 // ---------------------------------------------------------------------------
-// LOGIN OF THE FIRMWARE NODES (issue 5, last piece): lib.login /
-// lib.sessions / lib.logout (lib/kernel/login.ts). Guarded on lib.login so a
-// tree without it reports this test skipped WITH the reason (and the phase
-// prints a NOTE); it is not a pass. Passing since login landed: the guard
-// can be dropped.
+// LOGIN OF THE FIRMWARE NODES (issue 5, installer hand-off): the nodes go
+// into the open-iscsi node DB (saveFirmwareNodes: discovery type fw, CHAP
+// from the firmware; iscsiadm reads them back), then login(node) uses the
+// firmware's CHAP, and a firmware node WITHOUT CHAP saved over them never
+// clears the stored credentials. sessions()/logout() end it.
 // ---------------------------------------------------------------------------
-const HAS_LOGIN = typeof lib.login === 'function';
 test(
-  `${MODE}: login() of each firmware node through iscsid gives a /dev/sdX, logout() ends it`,
-  { skip: HAS_LOGIN ? false : 'lib.login is not exported yet (lib/kernel/login.ts in progress)', timeout: 120000 },
+  `${MODE}: firmware nodes saved to the node DB, login() with the firmware's CHAP gives a /dev/sdX, logout() ends it`,
+  { timeout: 120000 },
   async () => {
+    const saved = await lib.saveFirmwareNodes(sysNodes);
+    assert.equal(saved.length, sysNodes.length);
+    for (const node of sysNodes) {
+      const rec = await lib.nodes.get({ target: node.target, address: node.address, port: node.port, tpgt: 1 });
+      assert.equal(rec['node.discovery_type'], 'fw');
+      assert.equal(rec['node.session.auth.username'], node.auth ? node.auth.username : '');
+      assert.equal(rec['node.session.auth.password'] === (node.auth ? node.auth.password : ''), true, 'stored secret differs');
+      // Rediscovery from a firmware without CHAP must not clear them.
+      await lib.saveFirmwareNodes([{ ...node, auth: undefined }]);
+      const again = await lib.nodes.getAuth({ target: node.target, address: node.address, port: node.port, tpgt: 1 });
+      if (node.auth) assert.equal(again && again.username, node.auth.username, 'CHAP cleared by a firmware node without CHAP');
+    }
+    const listed = require('node:child_process').execFileSync('iscsiadm', ['-m', 'node'], { encoding: 'utf8' });
+    for (const node of sysNodes) assert.ok(listed.includes(node.target), `iscsiadm -m node does not list ${node.target}`);
     assert.equal(typeof lib.sessions, 'function', 'lib.sessions missing');
     assert.equal(typeof lib.logout, 'function', 'lib.logout missing');
     const stop = await lab.startIscsid(path.join(process.env.KLAB_RESULTS, 'iscsid.log'));
@@ -236,7 +249,8 @@ test(
         const what = `${node.target} (${node.address}:${node.port})`;
         // The table says 10.0.2.2 (iPXE's view of the host), which the
         // guest reaches directly.
-        await lib.login(node, { auth: node.auth });
+        // No options: the stored node (and the FirmwareNode's own auth) carry the CHAP.
+        await lib.login({ target: node.target, address: node.address, port: node.port, tpgt: 1, iface: node.iface });
         let session;
         let disk;
         const deadline = Date.now() + 30000;
