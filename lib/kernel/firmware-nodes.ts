@@ -33,7 +33,6 @@ export async function saveFirmwareNodes(fwNodes: readonly FirmwareNode[], option
       'node.startup': startup,
       'node.conn[0].startup': startup,
     };
-    if (fw.lunText) record['node.boot_lun'] = fw.lunText;
     await nodes.save(node, {
       root: options.root,
       signal: options.signal,
