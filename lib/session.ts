@@ -12,6 +12,8 @@
  */
 import { resolveHost } from './resolve';
 import * as util from 'node:util';
+import type { Readable, Writable } from 'node:stream';
+import * as blockIo from './block-io';
 import { loadBinding, type NativeNegotiated, type NativeScsiResult, type NativeSession, type NativeSessionConfig } from './native';
 import {
   ErrorCodes,
@@ -314,9 +316,9 @@ export class Session {
 
   /** Runs a typed helper's command: retries UNIT ATTENTION (reported once
    * after login/reset, SAM-5 5.14) and turns non-GOOD into ISCSI_SCSI_ERROR. */
-  async #checked(name: string, lun: number, cdb: Buffer, inLength: number, opts: unknown): Promise<ScsiResult> {
+  async #checked(name: string, lun: number, cdb: Buffer, inLength: number, opts: unknown, dataOut: Buffer | null = null): Promise<ScsiResult> {
     for (let attempt = 0; ; attempt++) {
-      const r = await this.#raw(name, lun, cdb, null, inLength, opts);
+      const r = await this.#raw(name, lun, cdb, dataOut, inLength, opts);
       if (r.response === 0 && r.status === ScsiStatus.GOOD) return r;
       if (
         attempt < 3 &&
@@ -417,6 +419,38 @@ export class Session {
     }
     const name = `SCSI command 0x${cdb[0].toString(16).padStart(2, '0')}`;
     return this.#raw(name, lun, Buffer.from(cdb), dataOut, inLength, o);
+  }
+
+  /** @internal lib/block-io.ts's way to a checked command (UNIT ATTENTION
+   * retry, non-GOOD -> ISCSI_SCSI_ERROR with decoded sense). */
+  _checkedCommand(name: string, lun: number, cdb: Buffer, dataOut: Buffer | null, inLength: number, opts: unknown): Promise<ScsiResult> {
+    return this.#checked(name, lun, cdb, inLength, opts, dataOut);
+  }
+
+  // Block I/O (lib/block-io.ts): byte-exact blocks, chunked and pipelined.
+  /** Reads `blocks` blocks at `lba`. */
+  read(lun: number, lba: number | bigint, blocks: number, opts?: blockIo.BlockIoOptions): Promise<Buffer> {
+    return blockIo.read(this, lun, lba, blocks, opts);
+  }
+  /** Fills `buffer` (whole blocks) from `lba`; resolves with bytes read. */
+  readInto(lun: number, lba: number | bigint, buffer: Buffer, opts?: blockIo.BlockIoOptions): Promise<number> {
+    return blockIo.readInto(this, lun, lba, buffer, opts);
+  }
+  /** Writes `data` (whole blocks) at `lba`. */
+  write(lun: number, lba: number | bigint, data: Buffer, opts?: blockIo.BlockIoOptions): Promise<void> {
+    return blockIo.write(this, lun, lba, data, opts);
+  }
+  /** SYNCHRONIZE CACHE(10) of the whole LUN. */
+  flush(lun: number, opts?: OperationOptions): Promise<void> {
+    return blockIo.flush(this, lun, opts);
+  }
+  /** Readable of bytes start..end (inclusive, like fs), block aligned. */
+  createReadStream(lun: number, opts?: blockIo.ReadStreamOptions): Readable {
+    return blockIo.createReadStream(this, lun, opts);
+  }
+  /** Writable from byte `start`; end() flushes the cache. */
+  createWriteStream(lun: number, opts?: blockIo.WriteStreamOptions): Writable {
+    return blockIo.createWriteStream(this, lun, opts);
   }
 
   /** Logs out and releases the connection. Idempotent; pending commands
