@@ -21,9 +21,8 @@ import { Deadline, validateOptionsObject, validateSignal, validateTimeout, type 
 import type { Capacity } from './scsi';
 import type { ScsiResult, Session } from './session';
 
-/** Code of the error for an LBA range past the end of the LUN. (Not in
- * ErrorCodes yet: lib/errors.ts is owned elsewhere.) */
-export const LBA_OUT_OF_RANGE = 'ISCSI_LBA_OUT_OF_RANGE';
+/** Code for LBA ranges past the LUN's capacity (also ErrorCodes.LBA_OUT_OF_RANGE). */
+export const LBA_OUT_OF_RANGE = ErrorCodes.LBA_OUT_OF_RANGE;
 
 export const DEFAULT_QUEUE_DEPTH = 8;
 const MAX_QUEUE_DEPTH = 64;

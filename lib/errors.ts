@@ -37,6 +37,8 @@ export const ErrorCodes = {
   NODE_DB_LOCKED: 'ISCSI_NODE_DB_LOCKED',
   CONFIG_ERROR: 'ISCSI_CONFIG_ERROR',
   DRACUT_UNREPRESENTABLE: 'DRACUT_UNREPRESENTABLE',
+  // Userspace block I/O (issue 6).
+  LBA_OUT_OF_RANGE: 'ISCSI_LBA_OUT_OF_RANGE',
 } as const;
 
 export interface IscsiErrorDetails {

@@ -6,6 +6,7 @@
 export { discoverSendTargets, flattenDiscovery } from './discovery';
 export type { DiscoveryOptions, DiscoveredTarget } from './discovery';
 export { openSession, Session } from './session';
+export type { BlockIoOptions, ReadStreamOptions, WriteStreamOptions } from './block-io';
 export type { SessionOptions, NodeAddress, ScsiOptions, ScsiResult, NegotiatedParameters, Inquiry, Capacity } from './session';
 export { IscsiError, ErrorCodes } from './errors';
 export type { OperationOptions, AuthOptions, ChapAlgorithm, DigestOption } from './options';
