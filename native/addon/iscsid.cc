@@ -1,6 +1,8 @@
 // NativeIscsid implementation. See iscsid.h.
 #include "iscsid.h"
 
+#include "loop-util.h"
+
 #include <poll.h>
 
 #include <algorithm>
@@ -10,16 +12,6 @@
 namespace iscsi_addon {
 
 namespace {
-
-void DeletePoll(uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); }
-
-// Same check as NativeSession's: can this environment still run JS?
-bool CanCallJs(napi_env env) {
-  napi_value obj, val;
-  if (napi_create_object(env, &obj) != napi_ok) return false;
-  if (napi_get_boolean(env, true, &val) != napi_ok) return false;
-  return napi_set_named_property(env, obj, "probe", val) == napi_ok;
-}
 
 Napi::Value RejectedPromise(Napi::Env env, Napi::Error e) {
   auto d = Napi::Promise::Deferred::New(env);
@@ -35,7 +27,7 @@ Napi::Function NativeIscsid::Init(Napi::Env env) {
                          InstanceMethod<&NativeIscsid::Probe>("probe"),
                          InstanceMethod<&NativeIscsid::Login>("login"),
                          InstanceMethod<&NativeIscsid::Request>("request"),
-                         InstanceMethod<&NativeIscsid::Cancel>("cancel"),
+                         InstanceMethod<&NativeIscsid::Abort>("abort"),
                          InstanceMethod<&NativeIscsid::Close>("close"),
                      });
 }
@@ -92,7 +84,7 @@ void NativeIscsid::Teardown() {
 void NativeIscsid::ClosePoll() {
   if (!poll_) return;
   uv_poll_stop(poll_);
-  uv_close(reinterpret_cast<uv_handle_t *>(poll_), DeletePoll);
+  uv_close(reinterpret_cast<uv_handle_t *>(poll_), DeleteHandle);
   poll_ = nullptr;
   poll_fd_ = -1;
   poll_events_ = 0;
@@ -125,7 +117,7 @@ void NativeIscsid::Rearm() {
     }
     if (poll_) {
       int ev = isc_iscsid_events(client_);
-      int uvev = ((ev & POLLIN) ? UV_READABLE : 0) | ((ev & POLLOUT) ? UV_WRITABLE : 0);
+      int uvev = UvEventsFor(ev);
       if (uvev != poll_events_) {
         if (uvev) uv_poll_start(poll_, uvev | UV_DISCONNECT, &NativeIscsid::OnPoll);
         else uv_poll_stop(poll_);
@@ -182,13 +174,7 @@ void NativeIscsid::Service(int revents) {
 }
 
 void NativeIscsid::OnPoll(uv_poll_t *handle, int status, int events) {
-  auto *self = static_cast<NativeIscsid *>(handle->data);
-  int revents = 0;
-  if (status < 0) revents |= POLLERR;
-  if (events & UV_READABLE) revents |= POLLIN;
-  if (events & UV_WRITABLE) revents |= POLLOUT;
-  if (events & UV_DISCONNECT) revents |= POLLHUP;
-  self->Service(revents);
+  static_cast<NativeIscsid *>(handle->data)->Service(PollReventsFor(status, events));
 }
 
 template <typename Start>
@@ -280,22 +266,26 @@ Napi::Value NativeIscsid::Request(const Napi::CallbackInfo &info) {
   return Begin(env, [&](std::string &) { return isc_iscsid_request_start(client_, command, sid); });
 }
 
-// Abandon the running request (deadline or AbortSignal): the pending
-// promise rejects with ABORT_ERR.
-void NativeIscsid::Cancel(const Napi::CallbackInfo &info) {
+// abort(code): abandon the running request, like NativeSession.abort():
+// the pending promise rejects with 'ETIMEDOUT' when that is the code given
+// (the caller's deadline), else ABORT_ERR.
+void NativeIscsid::Abort(const Napi::CallbackInfo &info) {
+  bool timeout = info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "ETIMEDOUT";
+  Cancel(timeout ? ISC_ERR_TIMEDOUT : ISC_ERR_CANCELLED);
+}
+
+void NativeIscsid::Cancel(int rc) {
   if (client_) isc_iscsid_cancel(client_);
   if (pending_) {
     Napi::HandleScope scope(env_);
     std::unique_ptr<Napi::Promise::Deferred> d = std::move(pending_);
-    Napi::Error e = Napi::Error::New(env_, "iscsid request cancelled");
-    e.Set("code", Napi::String::New(env_, isc_err_code(ISC_ERR_CANCELLED)));
-    d->Reject(e.Value());
+    d->Reject(MakeError(env_, rc, "").Value());
   }
   Rearm();
 }
 
 void NativeIscsid::Close(const Napi::CallbackInfo &info) {
-  Cancel(info);
+  Cancel(ISC_ERR_CANCELLED);
   isc_iscsid_free(client_);
   client_ = nullptr;
   ClosePoll();

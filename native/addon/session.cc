@@ -7,19 +7,13 @@
 #include <vector>
 
 #include "config.h"
+#include "loop-util.h"
 
 namespace iscsi_addon {
 
 namespace {
 
 enum OpKind { kLogin, kDiscover, kScsi, kLogout };
-
-void DeleteHandle(uv_handle_t *h) {
-  if (h->type == UV_POLL)
-    delete reinterpret_cast<uv_poll_t *>(h);
-  else
-    delete reinterpret_cast<uv_timer_t *>(h);
-}
 
 Napi::Object DiscoveryToJs(Napi::Env env, const isc_discovery *d) {
   Napi::Object out = Napi::Object::New(env);
@@ -226,7 +220,7 @@ void NativeSession::Rearm() {
     }
     if (poll_) {
       int ev = isc_which_events(ctx_);
-      int uvev = ((ev & POLLIN) ? UV_READABLE : 0) | ((ev & POLLOUT) ? UV_WRITABLE : 0);
+      int uvev = UvEventsFor(ev);
       if (uvev != poll_events_ || !uv_is_active(reinterpret_cast<uv_handle_t *>(poll_))) {
         if (uvev)
           uv_poll_start(poll_, uvev | UV_DISCONNECT, &NativeSession::OnPoll);
@@ -264,20 +258,6 @@ void NativeSession::Rearm() {
   }
 }
 
-// True while the environment can still run JavaScript. When a worker is
-// terminated (or the process is exiting), Node runs the loop once more
-// (Environment::CleanupHandles) before the cleanup hooks: our poll/timer may
-// fire then, and settling a promise or setting a property would fail with
-// napi_pending_exception, which node-addon-api turns into a fatal error.
-// Setting a property on a fresh object goes through the same check
-// (NAPI_PREAMBLE) without side effects.
-static bool CanCallJs(napi_env env) {
-  napi_value obj, val;
-  if (napi_create_object(env, &obj) != napi_ok) return false;
-  if (napi_get_boolean(env, true, &val) != napi_ok) return false;
-  return napi_set_named_property(env, obj, "probe", val) == napi_ok;
-}
-
 void NativeSession::Service(int revents) {
   if (!ctx_) return;
   Napi::HandleScope scope(env_);
@@ -303,13 +283,7 @@ void NativeSession::Service(int revents) {
 }
 
 void NativeSession::OnPoll(uv_poll_t *handle, int status, int events) {
-  auto *self = static_cast<NativeSession *>(handle->data);
-  int revents = 0;
-  if (status < 0) revents |= POLLERR;
-  if (events & UV_READABLE) revents |= POLLIN;
-  if (events & UV_WRITABLE) revents |= POLLOUT;
-  if (events & UV_DISCONNECT) revents |= POLLHUP;
-  self->Service(revents);
+  static_cast<NativeSession *>(handle->data)->Service(PollReventsFor(status, events));
 }
 
 void NativeSession::OnTimer(uv_timer_t *handle) {
