@@ -160,8 +160,9 @@ export interface NativeIscsid {
   login(keys: string[], values: string[]): Promise<NativeIscsidResponse>;
   /** Record-less commands: 2 logout, 7 stats, 8 initiator name, 9 alias, 10 config file, 13 session info. */
   request(command: number, sid: number): Promise<NativeIscsidResponse>;
-  /** Abandon the running request (its promise rejects with ABORT_ERR). */
-  cancel(): void;
+  /** Abandon the running request; its promise rejects with this code
+   * (same contract as NativeSession.abort, so runOperation drives both). */
+  abort(code: 'ABORT_ERR' | 'ETIMEDOUT'): void;
   close(): void;
 }
 

@@ -173,7 +173,7 @@ export class Deadline {
  * The rejection is an IscsiError whose code is the one native reports.
  */
 export async function runOperation<T>(
-  native: NativeSession,
+  native: Pick<NativeSession, 'abort'>,
   op: () => Promise<T>,
   ctx: ErrorContext,
   signal: AbortSignal | undefined,

@@ -11,6 +11,7 @@
  */
 import type { FirmwareNode } from '../firmware/types';
 import { invalidArg } from '../errors';
+import { Deadline } from '../options';
 import { nodes } from './node-db';
 import type { KernelOptions, Node } from './types';
 
@@ -25,7 +26,7 @@ export async function saveFirmwareNodes(fwNodes: readonly FirmwareNode[], option
   const startup = options.startup ?? 'onboot';
   if (!['onboot', 'automatic', 'manual'].includes(startup)) throw invalidArg('options.startup', startup, "must be 'onboot', 'automatic' or 'manual'");
   const out: Node[] = [];
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = new Deadline(options.timeoutMs ?? 30_000);
   for (const fw of fwNodes) {
     const node: Node = { target: fw.target, address: fw.address, port: fw.port, tpgt: fw.tpgt, iface: fw.iface };
     const record: Record<string, string> = {
@@ -36,7 +37,7 @@ export async function saveFirmwareNodes(fwNodes: readonly FirmwareNode[], option
     await nodes.save(node, {
       root: options.root,
       signal: options.signal,
-      timeoutMs: Math.max(0, deadline - Date.now()),
+      timeoutMs: deadline.remaining(),
       record,
       // Only a firmware that carries CHAP sets it; otherwise whatever is
       // stored stays (keepExistingAuth).

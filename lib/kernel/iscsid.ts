@@ -4,8 +4,8 @@
  * every login; unknown layouts refused), so nothing here ever builds bytes.
  */
 import { loadBinding, type NativeIscsid, type NativeIscsidResponse } from '../native';
-import { ErrorCodes, IscsiError, abortError, fromNative, timeoutError, type ErrorContext } from '../errors';
-import { MAX_TIMEOUT_MS } from '../options';
+import { ErrorCodes, IscsiError, abortError, fromNative, type ErrorContext } from '../errors';
+import { Deadline, runOperation } from '../options';
 
 /** iscsiadm_cmd_e values (open-iscsi usr/mgmt_ipc.h). */
 export const IscsidCommand = {
@@ -43,33 +43,21 @@ export async function iscsidCall(
   } catch (err) {
     throw fromNative(err, ctx);
   }
-  let timedOut = false;
-  const onAbort = (): void => client.cancel();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => {
-    timedOut = true;
-    client.cancel();
-  }, Math.max(0, Math.min(options.timeoutMs, MAX_TIMEOUT_MS)));
+  // The core names an offending node-record key (never its value).
+  const withKey = (err: unknown): never => {
+    const key = (err as { key?: unknown } | null)?.key;
+    if (typeof key !== 'string' || !key) throw err;
+    const e = fromNative(err, ctx);
+    throw new IscsiError(
+      e.code === 'ISCSI_UNSUPPORTED' ? ErrorCodes.ISCSID_UNSUPPORTED_VERSION : ErrorCodes.INVALID_ARG,
+      `${e.message} (node record key ${key})`,
+      { target: ctx.target, portal: ctx.portal },
+    );
+  };
   let rsp: NativeIscsidResponse;
   try {
-    rsp = await fn(client);
-  } catch (err) {
-    if (timedOut) throw timeoutError(ctx, options.timeoutMs);
-    if (options.signal?.aborted) throw abortError(ctx);
-    const e = fromNative(err, ctx);
-    const key = (err as { key?: unknown } | null)?.key;
-    if (typeof key === 'string' && key) {
-      // The core names the offending node-record key (never its value).
-      throw new IscsiError(
-        e.code === 'ISCSI_UNSUPPORTED' ? ErrorCodes.ISCSID_UNSUPPORTED_VERSION : ErrorCodes.INVALID_ARG,
-        `${e.message} (node record key ${key})`,
-        { target: ctx.target, portal: ctx.portal },
-      );
-    }
-    throw e;
+    rsp = await runOperation(client, () => fn(client).catch(withKey), ctx, options.signal, options.timeoutMs);
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
     client.close();
   }
   if (rsp.iscsidError !== 0) throw iscsidError(rsp, ctx);
@@ -102,10 +90,9 @@ export interface IscsidInfo {
 /** Asks the running iscsid who it is (no side effects). */
 export async function iscsidInfo(options: IscsidCallOptions): Promise<IscsidInfo> {
   const ctx = { operation: 'iscsid query' };
-  const start = Date.now();
-  const left = (): number => Math.max(0, options.timeoutMs - (Date.now() - start));
+  const deadline = new Deadline(options.timeoutMs);
   const name = await iscsidCall((c) => c.request(IscsidCommand.CONFIG_INAME, 0), ctx, options);
-  const file = await iscsidCall((c) => c.request(IscsidCommand.CONFIG_FILE, 0), ctx, { ...options, timeoutMs: left() });
+  const file = await iscsidCall((c) => c.request(IscsidCommand.CONFIG_FILE, 0), ctx, { ...options, timeoutMs: deadline.remaining() });
   return { requestSize: name.requestSize, versions: name.versions, initiatorName: name.text, configFile: file.text };
 }
 

@@ -12,7 +12,7 @@
  */
 import { ErrorCodes, IscsiError, invalidArg, type ErrorContext } from '../errors';
 import { formatPortal } from '../portal';
-import { validateOptionsObject, validateSignal, validateTimeout } from '../options';
+import { Deadline, validateOptionsObject, validateSignal, validateTimeout } from '../options';
 import { iscsiNameProblem } from '../initiator-name';
 import { iscsidCall, IscsidCommand, iscsidInfo as queryIscsid, type IscsidInfo } from './iscsid';
 import { buildNodeRecord } from './node-db';
@@ -115,17 +115,16 @@ export async function login(node: Node, options: LoginOptions = {}): Promise<Ker
   const root = typeof opts.root === 'string' ? opts.root : undefined;
   const portal = formatPortal(n.address, n.port);
   const ctx: ErrorContext = { operation: 'login', target: n.target, portal };
-  const start = Date.now();
-  const left = (): number => Math.max(0, timeoutMs - (Date.now() - start));
+  const deadline = new Deadline(timeoutMs);
 
   // iscsid would answer ISCSI_ERR_SESS_EXISTS; saying so up front is clearer
   // and costs one sysfs walk.
-  const existing = (await readSessions({ root, signal, timeoutMs: left() })).find((s) => samePortal(s, n));
+  const existing = (await readSessions({ root, signal, timeoutMs: deadline.remaining() })).find((s) => samePortal(s, n));
   if (existing) {
     throw new IscsiError(ErrorCodes.ALREADY_LOGGED_IN, `Login failed (target ${n.target}, portal ${portal}): session ${existing.sid} to this node already exists; log out first`, { target: n.target, portal });
   }
 
-  const record = await buildNodeRecord({ target: n.target, address: n.address, port: n.port, tpgt: n.tpgt, iface: n.iface }, { root, signal, timeoutMs: left() });
+  const record = await buildNodeRecord({ target: n.target, address: n.address, port: n.port, tpgt: n.tpgt, iface: n.iface }, { root, signal, timeoutMs: deadline.remaining() });
   const rec: Record<string, string> = { ...record };
   if (auth) {
     rec['node.session.auth.authmethod'] = 'CHAP';
@@ -144,11 +143,11 @@ export async function login(node: Node, options: LoginOptions = {}): Promise<Ker
   // iscsid 2.1.10 never answers when node.session.scan = manual
   // (open-iscsi#484): then the session showing up in sysfs is the answer.
   const manualScan = rec['node.session.scan'] === 'manual';
-  const loginCall = iscsidCall((c) => c.login(keys, values), ctx, { signal, timeoutMs: left(), socketName: opts.iscsidSocket as string | undefined });
+  const loginCall = iscsidCall((c) => c.login(keys, values), ctx, { signal, timeoutMs: deadline.remaining(), socketName: opts.iscsidSocket as string | undefined });
   values.fill('');
   if (manualScan) {
     const appeared = new AbortController();
-    const viaSysfs = waitForSession(n, { root, signal: appeared.signal, timeoutMs: left() }).then(
+    const viaSysfs = waitForSession(n, { root, signal: appeared.signal, timeoutMs: deadline.remaining() }).then(
       () => 'sysfs' as const,
       () => new Promise<never>(() => undefined),
     );
@@ -162,17 +161,17 @@ export async function login(node: Node, options: LoginOptions = {}): Promise<Ker
     try {
       await loginCall;
     } catch (err) {
-      throw await diagnose(err, n, rec, left(), signal);
+      throw await diagnose(err, n, rec, deadline.remaining(), signal);
     }
   }
 
   const waitForDisks = opts.waitForDisks !== false;
-  let session = await waitForSession(n, { root, signal, timeoutMs: left() });
+  let session = await waitForSession(n, { root, signal, timeoutMs: deadline.remaining() });
   if (waitForDisks && session.disks.some((d) => d.device === null)) {
     session = await waitForSession(n, {
       root,
       signal,
-      timeoutMs: Math.min(left(), DISK_SETTLE_MS),
+      timeoutMs: Math.min(deadline.remaining(), DISK_SETTLE_MS),
       requireDisks: session.disks.length,
     }).catch(() => session);
   }
@@ -240,9 +239,8 @@ export async function logout(target: Node | KernelSession | number, options: Log
   const signal = validateSignal(opts.signal);
   const timeoutMs = validateTimeout(opts.timeoutMs, 'options.timeoutMs', DEFAULT_LOGOUT_TIMEOUT_MS);
   const root = typeof opts.root === 'string' ? opts.root : undefined;
-  const start = Date.now();
-  const left = (): number => Math.max(0, timeoutMs - (Date.now() - start));
-  const all = await readSessions({ root, signal, timeoutMs: left() });
+  const deadline = new Deadline(timeoutMs);
+  const all = await readSessions({ root, signal, timeoutMs: deadline.remaining() });
   let victims: KernelSession[];
   let ctx: ErrorContext;
   if (typeof target === 'number' || (typeof target === 'object' && target !== null && 'sid' in target && typeof (target as KernelSession).sid === 'number')) {
@@ -260,12 +258,12 @@ export async function logout(target: Node | KernelSession | number, options: Log
   }
   for (const s of victims) {
     const sctx = { ...ctx, target: s.target, portal: formatPortal(s.address, s.port) };
-    await iscsidCall((c) => c.request(IscsidCommand.SESSION_LOGOUT, s.sid), sctx, { signal, timeoutMs: left(), socketName: opts.iscsidSocket as string | undefined });
+    await iscsidCall((c) => c.request(IscsidCommand.SESSION_LOGOUT, s.sid), sctx, { signal, timeoutMs: deadline.remaining(), socketName: opts.iscsidSocket as string | undefined });
   }
   // iscsid answers once the kernel session is destroyed; sysfs follows.
   const sids = new Set(victims.map((s) => s.sid));
-  while ((await readSessions({ root, signal, timeoutMs: left() })).some((s) => sids.has(s.sid))) {
-    if (left() === 0) throw new IscsiError(ErrorCodes.ETIMEDOUT, `Logout timed out waiting for session(s) ${[...sids].join(', ')} to leave sysfs`);
+  while ((await readSessions({ root, signal, timeoutMs: deadline.remaining() })).some((s) => sids.has(s.sid))) {
+    if (deadline.remaining() === 0) throw new IscsiError(ErrorCodes.ETIMEDOUT, `Logout timed out waiting for session(s) ${[...sids].join(', ')} to leave sysfs`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -2,7 +2,7 @@
 // driven by a uv_poll_t on the calling thread's loop, one operation at a
 // time, each returning a promise. Like NativeSession it never blocks and
 // never parks a threadpool thread: iscsid can take minutes to answer a
-// login, and the JS facade owns the deadline (it calls cancel()).
+// login, and the JS facade owns the deadline (it calls abort(code)).
 #pragma once
 
 #include <napi.h>
@@ -34,7 +34,8 @@ class NativeIscsid : public Napi::ObjectWrap<NativeIscsid> {
   Napi::Value Probe(const Napi::CallbackInfo &info);
   Napi::Value Login(const Napi::CallbackInfo &info);
   Napi::Value Request(const Napi::CallbackInfo &info);
-  void Cancel(const Napi::CallbackInfo &info);
+  void Abort(const Napi::CallbackInfo &info);
+  void Cancel(int rc);
   void Close(const Napi::CallbackInfo &info);
 
   template <typename Start>
