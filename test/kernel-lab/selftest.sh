@@ -42,51 +42,20 @@ T_ALL0=$(date +%s.%N)
 "$HERE/setup.sh" || die "setup.sh failed"
 
 WORK=$(mktemp -d /tmp/klab-selftest.XXXXXX) || die "mktemp failed"
-TGTD_PID=""
+# A private tgtd (lib-tgtd.sh: control port, portal check, SIGKILL by pid).
+# shellcheck source=lib-tgtd.sh
+. "$HERE/lib-tgtd.sh"
 cleanup() {
-	if [ -n "$TGTD_PID" ]; then
-		kill -9 "$TGTD_PID" 2>/dev/null
-		wait "$TGTD_PID" 2>/dev/null
-	fi
+	klab_tgtd_stop
 	if [ -z "$KEEP" ]; then rm -rf "$WORK"; else echo "$ME: kept $WORK" >&2; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# --- a private tgtd -------------------------------------------------------------
-# -C N picks the control socket /var/run/tgtd/socket.N; another tgtd with the
-# same N exits at once, and tgtd silently falls back to 0.0.0.0:3260 when it
-# cannot bind the portal, so check both and retry. (-C must be <= 32767.)
-# The portal is 127.0.0.1 only: qemu's user network connects to it from the
-# host's loopback when the guest dials 10.0.2.2.
-start_tgtd() {
-	CONTROL=$((1000 + ($$ + $1 * 7919) % 31000))
-	PORT=$(free_port) || return 1
-	tgtd -f -C "$CONTROL" --iscsi "portal=127.0.0.1:$PORT" >>"$WORK/tgtd.log" 2>&1 &
-	TGTD_PID=$!
-	for _ in $(seq 100); do
-		kill -0 "$TGTD_PID" 2>/dev/null || break
-		if out=$(tgtadm -C "$CONTROL" --lld iscsi --op show --mode portal 2>/dev/null); then
-			case "$out" in *"127.0.0.1:$PORT,"*) return 0 ;; esac
-			break
-		fi
-		sleep 0.05
-	done
-	kill -9 "$TGTD_PID" 2>/dev/null
-	wait "$TGTD_PID" 2>/dev/null
-	TGTD_PID=""
-	return 1
-}
-for attempt in 1 2 3 4 5 6 7 8; do
-	start_tgtd "$attempt" && break
-done
-[ -n "$TGTD_PID" ] || die "could not start tgtd (see $WORK/tgtd.log)"
-tgtadm_() { tgtadm -C "$CONTROL" --lld iscsi "$@" >/dev/null || die "tgtadm $*"; }
+klab_tgtd_start "$WORK" || die "could not start tgtd (see $WORK/tgtd.log)"
+PORT=$TGTD_PORT
+tgtadm_() { klab_tgtadm "$@" || die "tgtadm $*"; }
 
 IQN=iqn.2026-11.test.klab:selftest
 CHAP_USER=klab-initiator
