@@ -43,6 +43,7 @@ async function startTgtd() {
   }
   const { child, control, port } = started;
   let nextTid = 1;
+  const backing = [];
   let stopped = false;
   const tgtadm = (args) => proc.tgtadmRaw(control, args);
 
@@ -60,7 +61,10 @@ async function startTgtd() {
       const luns = spec.luns || [];
       for (let i = 0; i < luns.length; i++) {
         const lun = i + 1; // LUN 0 is tgtd's own controller
-        const file = path.join(dir, `t${tid}-lun${lun}.img`);
+        // spec.backingDir: e.g. /dev/shm for a tmpfs-backed LUN (benchmarks
+        // measure the iSCSI path, not the disk).
+        const file = path.join(spec.backingDir || dir, `t${tid}-lun${lun}-${process.pid}.img`);
+        if (spec.backingDir) backing.push(file);
         fs.closeSync(fs.openSync(file, 'w'));
         fs.truncateSync(file, luns[i].sizeMiB * 1024 * 1024); // sparse
         await tgtadm(['--op', 'new', '--mode', 'logicalunit', '--tid', String(tid), '--lun', String(lun), '-b', file]);
@@ -81,6 +85,7 @@ async function startTgtd() {
       proc.killPid(child.pid);
       proc.untrack(child.pid);
       fs.rmSync(dir, { recursive: true, force: true });
+      for (const f of backing) fs.rmSync(f, { force: true });
       proc.untrackDir(dir);
     },
     async stop() {

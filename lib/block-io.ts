@@ -181,7 +181,11 @@ function checkRange(session: Session, lun: number, lba: bigint, blocks: bigint, 
   if (lba + blocks > cap.blocks) throw outOfRange(session, lun, lba, blocks, cap);
 }
 
-/** One READ or WRITE command of `blocks` blocks; reads return the data. */
+/**
+ * One READ or WRITE command of `blocks` blocks, straight between the target
+ * and the caller's memory: a read lands in `dataIn` (no copy in JS or the
+ * addon), a write is sent from `dataOut`.
+ */
 async function rwCommand(
   session: Session,
   lun: number,
@@ -189,21 +193,21 @@ async function rwCommand(
   blocks: number,
   blockLength: number,
   dataOut: Buffer | null,
-  opts: OperationOptions,
-): Promise<Buffer> {
+  dataIn: Buffer | null,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): Promise<void> {
   const write = dataOut !== null;
   const cdb = cdbRw(write, lba, blocks);
-  const name = `${write ? 'WRITE' : 'READ'}(${cdb.length})`;
-  const bytes = blocks * blockLength;
-  const r: ScsiResult = await session._checkedCommand(name, lun, cdb, dataOut, write ? 0 : bytes, opts);
-  if (!write && r.data.length !== bytes) {
+  const name = write ? (cdb.length === 10 ? 'WRITE(10)' : 'WRITE(16)') : cdb.length === 10 ? 'READ(10)' : 'READ(16)';
+  const got = await session._blockIo(name, lun, cdb, dataOut, dataIn, signal, timeoutMs);
+  if (!write && got !== blocks * blockLength) {
     throw new IscsiError(
       ErrorCodes.PROTOCOL_ERROR,
-      `${name} of ${blocks} blocks at LBA ${lba} on LUN ${lun} returned ${r.data.length} bytes, ${bytes} expected (target ${session.target})`,
+      `${name} of ${blocks} blocks at LBA ${lba} on LUN ${lun} returned ${got} bytes, ${blocks * blockLength} expected (target ${session.target})`,
       { target: session.target, portal: session.portal },
     );
   }
-  return r.data;
 }
 
 interface Prepared {
@@ -235,12 +239,16 @@ function prepare(opts: unknown): Prepared {
 function commandOptions(p: Prepared, ctx: ErrorContext): OperationOptions {
   const o: OperationOptions = {};
   if (p.signal) o.signal = p.signal;
-  if (p.deadline) {
-    const left = p.deadline.remaining();
-    if (left <= 0) throw timeoutError(ctx, p.deadline.totalMs);
-    o.timeoutMs = Math.ceil(left);
-  }
+  const t = commandTimeout(p, ctx);
+  if (t !== undefined) o.timeoutMs = t;
   return o;
+}
+
+function commandTimeout(p: Prepared, ctx: ErrorContext): number | undefined {
+  if (!p.deadline) return undefined;
+  const left = p.deadline.remaining();
+  if (left <= 0) throw timeoutError(ctx, p.deadline.totalMs);
+  return Math.ceil(left);
 }
 
 /**
@@ -295,8 +303,7 @@ async function transfer(
     const first = i * chunkBlocks;
     const n = Math.min(chunkBlocks, totalBlocks - first);
     const slice = buffer.subarray(first * bl, (first + n) * bl);
-    const data = await rwCommand(session, lun, lba + BigInt(first), n, bl, write ? slice : null, commandOptions(p, ctx));
-    if (!write) data.copy(slice);
+    await rwCommand(session, lun, lba + BigInt(first), n, bl, write ? slice : null, write ? null : slice, p.signal, commandTimeout(p, ctx));
   });
 }
 
@@ -441,8 +448,9 @@ export function createReadStream(session: Session, lun: number, opts?: ReadStrea
       nextLba += BigInt(n);
       inFlight++;
       const entry: (typeof queue)[number] = { settled: false, p: Promise.resolve() };
-      entry.p = rwCommand(session, lun, lba, n, bl, null, cmdOpts).then(
-        (data) => {
+      const data = Buffer.allocUnsafe(n * bl);
+      entry.p = rwCommand(session, lun, lba, n, bl, null, data, undefined, c.timeoutMs).then(
+        () => {
           entry.data = data;
         },
         (err: unknown) => {
@@ -507,7 +515,7 @@ export function createWriteStream(session: Session, lun: number, opts?: WriteStr
       const lba = nextLba;
       checkRange(session, lun, lba, BigInt(blocks), cap);
       nextLba += BigInt(blocks);
-      const p: Promise<void> = rwCommand(session, lun, lba, blocks, bl, piece, cmdOpts).then(
+      const p: Promise<void> = rwCommand(session, lun, lba, blocks, bl, piece, null, undefined, c.timeoutMs).then(
         () => undefined,
         (err: unknown) => {
           if (!failed) failed = { err };
@@ -523,7 +531,10 @@ export function createWriteStream(session: Session, lun: number, opts?: WriteStr
 
   function accept(chunks: Buffer[], cb: (err?: Error | null) => void): void {
     if (failed) return cb(failed.err as Error);
-    const all = partial.length || chunks.length > 1 ? Buffer.concat([partial, ...chunks]) : chunks[0];
+    // Commands send straight from this memory and run after cb(): the
+    // caller may reuse its chunk by then, so keep a private copy (concat
+    // makes one anyway when joining a partial block or several chunks).
+    const all = partial.length || chunks.length > 1 ? Buffer.concat([partial, ...chunks]) : Buffer.from(chunks[0]);
     const aligned = all.length - (all.length % bl);
     partial = Buffer.from(all.subarray(aligned));
     if (aligned === 0) return cb();

@@ -48,7 +48,20 @@ export interface NativeSessionConfig {
   logLevel?: number;
   /** Called on the JS thread; messages never contain secrets. */
   log?: (level: number, message: string) => void;
+  /** Session reinstatement after a connection loss (0 = off). */
+  maxReconnects?: number;
+  reconnectDelayMs?: number;
+  reconnectMaxDelayMs?: number;
+  /** NOP-Out keepalive after this much receive silence (0 = off). */
+  nopIntervalMs?: number;
+  nopTimeoutMs?: number;
+  /** How long an ABORT TASK may take before the connection is dropped. */
+  tmfTimeoutMs?: number;
+  /** Connection events, on the JS thread. code: stable error code or ''. */
+  onEvent?: (kind: NativeSessionEvent, code: string, attempt: number, message: string) => void;
 }
+
+export type NativeSessionEvent = 'connection-lost' | 'reconnected' | 'session-failed';
 
 export interface NativeErrorInfo {
   /** Stable code, e.g. 'ISCSI_AUTH_FAILED', 'ETIMEDOUT', 'ABORT_ERR'. */
@@ -111,6 +124,8 @@ export interface NativeScsiResult {
   residual: number;
   overflow: boolean;
   underflow: boolean;
+  /** Bytes received (for io(), where data stays empty: they are in dataIn). */
+  dataLength: number;
 }
 
 export interface NativeSession {
@@ -120,6 +135,24 @@ export interface NativeSession {
   discover(): Promise<NativeDiscovery>;
   /** One SCSI command (normal sessions, after login). dir: 0 none, 1 read, 2 write. */
   scsi(lun: number, cdb: Buffer, dir: 0 | 1 | 2, dataOut: Buffer | null, inLength: number): Promise<NativeScsiResult>;
+  /** Block I/O without copies: sends from dataOut, receives into dataIn,
+   * both referenced until the promise settles. The command times out in
+   * the core after timeoutMs (0 = session default) with ABORT TASK.
+   * Resolves with the bytes received on GOOD status, else the full result. */
+  io(
+    lun: number,
+    cdb: Buffer,
+    dir: 0 | 1 | 2,
+    dataOut: Buffer | null,
+    dataIn: Buffer | null,
+    inLength: number,
+    timeoutMs: number,
+  ): Promise<number | NativeScsiResult>;
+  /** Id of the last io() command, for abortTask (0 if it was refused). */
+  lastTaskId(): number;
+  /** ABORT TASK for one io() command; its promise rejects with the code.
+   * false when it already completed. */
+  abortTask(id: number, code?: 'ABORT_ERR' | 'ETIMEDOUT'): boolean;
   /** Logout and close the connection. */
   logout(): Promise<void>;
   /** Fail every pending operation with this code ('ABORT_ERR' or 'ETIMEDOUT')

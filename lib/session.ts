@@ -12,9 +12,17 @@
  */
 import { resolveHost } from './resolve';
 import * as util from 'node:util';
+import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import * as blockIo from './block-io';
-import { loadBinding, type NativeNegotiated, type NativeScsiResult, type NativeSession, type NativeSessionConfig } from './native';
+import {
+  loadBinding,
+  type NativeNegotiated,
+  type NativeScsiResult,
+  type NativeSession,
+  type NativeSessionConfig,
+  type NativeSessionEvent,
+} from './native';
 import {
   ErrorCodes,
   IscsiError,
@@ -84,10 +92,22 @@ export interface LoginParams {
   dataDigest?: DigestOption;
   commandTimeoutMs?: number;
   maxRecvDataSegmentLength?: number;
+  /** Normal sessions: reinstatement and keepalive (validated). */
+  recovery?: RecoverySettings;
+  onEvent?: NativeSessionConfig['onEvent'];
   logger?: Logger;
   signal?: AbortSignal;
   deadline: Deadline;
   ctx: ErrorContext;
+}
+
+/** Validated reconnect/keepalive options of openSession(). */
+export interface RecoverySettings {
+  maxReconnects: number;
+  reconnectDelayMs: number;
+  reconnectMaxDelayMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveTimeoutMs: number;
 }
 
 async function resolveAddresses(p: LoginParams): Promise<string[]> {
@@ -149,7 +169,15 @@ function createNative(p: LoginParams, address: string): NativeSession {
   if (p.headerDigest) cfg.headerDigest = p.headerDigest;
   if (p.dataDigest) cfg.dataDigest = p.dataDigest;
   if (p.maxRecvDataSegmentLength !== undefined) cfg.maxRecvDataSegmentLength = p.maxRecvDataSegmentLength;
-  if (p.commandTimeoutMs !== undefined) cfg.commandTimeoutMs = Math.ceil(p.commandTimeoutMs);
+  if (p.commandTimeoutMs !== undefined) cfg.commandTimeoutMs = Math.max(1, Math.ceil(p.commandTimeoutMs));
+  if (p.recovery) {
+    cfg.maxReconnects = p.recovery.maxReconnects;
+    cfg.reconnectDelayMs = p.recovery.reconnectDelayMs;
+    cfg.reconnectMaxDelayMs = p.recovery.reconnectMaxDelayMs;
+    cfg.nopIntervalMs = p.recovery.keepaliveIntervalMs;
+    cfg.nopTimeoutMs = p.recovery.keepaliveTimeoutMs;
+  }
+  if (p.onEvent) cfg.onEvent = p.onEvent;
   try {
     return new binding.NativeSession(cfg);
   } catch (err) {
@@ -211,6 +239,49 @@ export interface SessionOptions {
   /** Largest data segment we accept per PDU (RFC 7143 13.12), 512 ..
    * 16777215; default 262144. Tuning only. */
   maxRecvDataSegmentLength?: number;
+  /** Session reinstatement after a lost connection (ERL 0): a new login
+   * with the same ISID, then every pending command is reissued. `false`
+   * fails pending commands at once. Default { attempts: 5, delayMs: 250,
+   * maxDelayMs: 5000 } (exponential backoff between attempts). */
+  reconnect?: false | { attempts?: number; delayMs?: number; maxDelayMs?: number };
+  /** NOP-Out ping after this much silence from the target, 0 = off;
+   * default 15000. An unanswered ping counts as a lost connection. */
+  keepaliveIntervalMs?: number;
+  /** How long a keepalive ping may go unanswered, default 10000. */
+  keepaliveTimeoutMs?: number;
+}
+
+function msOption(v: unknown, name: string, min: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2147483647) {
+    throw invalidArg(name, v, `must be an integer between ${min} and 2147483647`);
+  }
+  return v;
+}
+
+function validateRecovery(o: SessionOptions): RecoverySettings {
+  const r = o.reconnect;
+  if (r !== undefined && r !== false && (r === null || typeof r !== 'object')) {
+    throw invalidArg('options.reconnect', r, 'must be false or an object { attempts?, delayMs?, maxDelayMs? }');
+  }
+  const rr = r || {};
+  const attempts = r === false ? 0 : msOption(rr.attempts, 'options.reconnect.attempts', 0, 5);
+  if (attempts > 1000) throw invalidArg('options.reconnect.attempts', attempts, 'must be at most 1000');
+  return {
+    maxReconnects: attempts,
+    reconnectDelayMs: msOption(rr.delayMs, 'options.reconnect.delayMs', 1, 250),
+    reconnectMaxDelayMs: msOption(rr.maxDelayMs, 'options.reconnect.maxDelayMs', 1, 5000),
+    keepaliveIntervalMs: msOption(o.keepaliveIntervalMs, 'options.keepaliveIntervalMs', 0, 15000),
+    keepaliveTimeoutMs: msOption(o.keepaliveTimeoutMs, 'options.keepaliveTimeoutMs', 1, 10000),
+  };
+}
+
+/** Payload of Session's 'disconnect' and 'reconnect' events. */
+export interface ReconnectInfo {
+  /** Reinstatement attempt (1-based) that is scheduled / succeeded. */
+  attempt: number;
+  /** Why the connection was lost ('disconnect' only). */
+  error?: IscsiError;
 }
 
 export interface NodeAddress {
@@ -251,7 +322,19 @@ interface SessionInit {
 
 const sessionInit = Symbol('sessionInit');
 
-export class Session {
+/**
+ * Events:
+ * - 'disconnect' (info: ReconnectInfo): the connection failed; a session
+ *   reinstatement is scheduled and pending commands wait for it.
+ * - 'reconnect' (info: ReconnectInfo): logged in again; pending commands are
+ *   being reissued (the LUNs report UNIT ATTENTION once; block I/O retries it).
+ * - 'error' (err: IscsiError): reinstatement gave up or was off; every
+ *   pending command has rejected with a typed error. Emitted only when an
+ *   'error' listener exists, so an unobserved session cannot crash the
+ *   process (the commands' own rejections carry the error as well).
+ * - 'close': the session is closed (close() or the failure above).
+ */
+export class Session extends EventEmitter {
   readonly target: string;
   readonly portal: string;
   readonly parameters: Readonly<NegotiatedParameters>;
@@ -263,6 +346,7 @@ export class Session {
   /** @internal Use openSession(). */
   constructor(token: symbol, init: SessionInit) {
     if (token !== sessionInit) throw new TypeError('Use openSession() to create a Session');
+    super();
     this.target = init.target;
     this.portal = init.portal;
     this.parameters = Object.freeze({ ...init.parameters });
@@ -280,31 +364,100 @@ export class Session {
     return { operation, target: this.target, portal: this.portal };
   }
 
-  async #raw(name: string, lun: number, cdb: Buffer, dataOut: Buffer | null, inLength: number, opts: unknown): Promise<ScsiResult> {
-    const ctx = this.#ctx(`${name} on LUN ${lun}`);
-    const o = validateOptionsObject(opts);
-    const signal = validateSignal(o.signal);
-    const timeoutMs = validateTimeout(o.timeoutMs, 'options.timeoutMs', this.#commandTimeoutMs);
+  /** @internal Native connection events (wired by openSession). */
+  _onNativeEvent(kind: NativeSessionEvent, code: string, attempt: number, message: string): void {
+    const err = (): IscsiError => fromNative({ code, message }, this.#ctx('session'));
+    if (kind === 'connection-lost') {
+      emit(this.#logger, 'warn', `connection lost, reinstating (attempt ${attempt})`, { target: this.target, portal: this.portal });
+      this.emit('disconnect', { attempt, error: err() } satisfies ReconnectInfo);
+    } else if (kind === 'reconnected') {
+      emit(this.#logger, 'info', `session reinstated (attempt ${attempt})`, { target: this.target, portal: this.portal });
+      this.emit('reconnect', { attempt } satisfies ReconnectInfo);
+    } else {
+      const e = err();
+      emit(this.#logger, 'error', `session failed: ${e.message}`, { target: this.target, portal: this.portal });
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+      // The native context is dead; release it and report close once.
+      void this.close();
+    }
+  }
+
+  /**
+   * @internal One command through the core's per-command path: timeout and
+   * AbortSignal end only this command (ABORT TASK), not the session.
+   * Resolves with the bytes received on GOOD status, else the raw result.
+   */
+  async _submit(
+    ctx: ErrorContext,
+    lun: number,
+    cdb: Buffer,
+    dataOut: Buffer | null,
+    dataIn: Buffer | null,
+    inLength: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<number | NativeScsiResult> {
     const native = this.#native;
     if (!native || this.#closing) throw sessionClosedError(ctx);
+    if (signal?.aborted) throw abortError(ctx);
     const dir: 0 | 1 | 2 = dataOut ? 2 : inLength > 0 ? 1 : 0;
-    let r: NativeScsiResult;
+    const p = native.io(lun, cdb, dir, dataOut, dataIn, inLength, Math.max(1, Math.min(timeoutMs, 2147483647)));
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      const id = native.lastTaskId();
+      onAbort = () => void native.abortTask(id, 'ABORT_ERR');
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
     try {
-      r = await runOperation(native, () => native.scsi(lun, cdb, dir, dataOut, inLength), ctx, signal, timeoutMs);
+      return await p;
     } catch (err) {
-      const e = err as IscsiError;
+      const e = fromNative(err, ctx);
       // A close() racing this command: report it as the documented code.
       if (this.#closing && e.code !== ErrorCodes.SESSION_CLOSED && e.code !== ErrorCodes.ABORT_ERR) {
         throw sessionClosedError(ctx);
       }
+      if (e.code === ErrorCodes.ETIMEDOUT) throw timeoutError(ctx, timeoutMs);
       throw e;
+    } finally {
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** @internal Block I/O (lib/block-io.ts): one READ/WRITE into/from the
+   * caller's memory. UNIT ATTENTION is retried (reported after login and
+   * after a reinstatement); non-GOOD rejects as ISCSI_SCSI_ERROR. Resolves
+   * with the bytes received. */
+  async _blockIo(
+    name: string,
+    lun: number,
+    cdb: Buffer,
+    dataOut: Buffer | null,
+    dataIn: Buffer | null,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<number> {
+    const inLength = dataIn ? dataIn.length : 0;
+    let ctx: ErrorContext | undefined;
+    for (let attempt = 0; ; attempt++) {
+      ctx ??= this.#ctx(`${name} on LUN ${lun}`);
+      const r = await this._submit(ctx, lun, cdb, dataOut, dataIn, inLength, signal, timeoutMs ?? this.#commandTimeoutMs);
+      if (typeof r === 'number') return r;
+      const out = this.#toResult(r);
+      if (attempt < 3 && out.status === ScsiStatus.CHECK_CONDITION && out.senseData?.senseKey === SenseKey.UNIT_ATTENTION) {
+        emit(this.#logger, 'debug', `${name}: UNIT ATTENTION, retrying`, { target: this.target, lun });
+        continue;
+      }
+      throw this.#scsiError(name, lun, out);
+    }
+  }
+
+  #toResult(r: NativeScsiResult, data?: Buffer): ScsiResult {
     const senseData = r.sense && r.sense.length ? parseSense(r.sense) : undefined;
     const out: ScsiResult = {
       status: r.status,
       statusName: scsiStatusName(r.status),
       response: r.response,
-      data: r.data,
+      data: data ?? r.data,
       sense: r.sense,
       residual: r.residual,
       overflow: r.overflow,
@@ -312,6 +465,20 @@ export class Session {
     };
     if (senseData) out.senseData = senseData;
     return out;
+  }
+
+  async #raw(name: string, lun: number, cdb: Buffer, dataOut: Buffer | null, inLength: number, opts: unknown): Promise<ScsiResult> {
+    const ctx = this.#ctx(`${name} on LUN ${lun}`);
+    const o = validateOptionsObject(opts);
+    const signal = validateSignal(o.signal);
+    const timeoutMs = validateTimeout(o.timeoutMs, 'options.timeoutMs', this.#commandTimeoutMs);
+    const dataIn = inLength > 0 ? Buffer.alloc(inLength) : null;
+    const r = await this._submit(ctx, lun, cdb, dataOut, dataIn, inLength, signal, timeoutMs);
+    if (typeof r === 'number') {
+      const data = dataIn ? dataIn.subarray(0, r) : Buffer.alloc(0);
+      return { status: 0, statusName: scsiStatusName(0), response: 0, data, sense: Buffer.alloc(0), residual: 0, overflow: false, underflow: false };
+    }
+    return this.#toResult(r, dataIn ? dataIn.subarray(0, r.dataLength) : Buffer.alloc(0));
   }
 
   /** Runs a typed helper's command: retries UNIT ATTENTION (reported once
@@ -482,6 +649,7 @@ export class Session {
       } finally {
         this.#native = null;
         native.close();
+        this.emit('close');
       }
     })();
     return this.#closing;
@@ -514,8 +682,12 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
   const dataDigest = validateDigest(o.dataDigest, 'options.dataDigest');
   const maxRecvDataSegmentLength = validateMaxRecvDataSegmentLength(o.maxRecvDataSegmentLength);
   const logger = validateLogger(o.logger);
+  const recovery = validateRecovery(o);
   const deadline = new Deadline(timeoutMs);
   const ctx: ErrorContext = { operation: 'login', target, portal: portal.text };
+  // The native context exists before the Session object: relay its events.
+  let session: Session | undefined;
+  const onEvent: NativeSessionConfig['onEvent'] = (kind, code, attempt, message) => session?._onNativeEvent(kind, code, attempt, message);
   if (signal?.aborted) throw abortError(ctx);
   const initiatorName = await resolveInitiatorName(o.initiatorName);
   const native = await loginFirst({
@@ -529,6 +701,8 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
     dataDigest,
     commandTimeoutMs,
     maxRecvDataSegmentLength,
+    recovery,
+    onEvent,
     logger,
     signal,
     deadline,
@@ -543,7 +717,7 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
     });
   }
   emit(logger, 'info', `logged in to ${target}`, { target, portal: neg.portal || portal.text });
-  return new Session(sessionInit, {
+  session = new Session(sessionInit, {
     native,
     target,
     portal: neg.portal || portal.text,
@@ -551,4 +725,5 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
     commandTimeoutMs,
     logger,
   });
+  return session;
 }

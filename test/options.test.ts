@@ -94,6 +94,9 @@ function fakeNative(): NativeSession & { aborted: string[]; pending: Array<(e: E
     login: () => new Promise<void>((_, reject) => pending.push(reject)),
     discover: () => Promise.reject(new Error('unused')),
     scsi: () => Promise.reject(new Error('unused')),
+    io: () => Promise.reject(new Error('unused')),
+    lastTaskId: () => 0,
+    abortTask: () => false,
     logout: () => Promise.resolve(),
     abort(code) {
       aborted.push(code);

@@ -119,6 +119,12 @@ bool ParseConfig(const Napi::Object &obj, ConfigHolder *h, std::string *error) {
   if (!GetU32(obj, "commandTimeoutMs", &c.command_timeout_ms, 1, 2147483647, error)) return false;
   if (!GetU32(obj, "logoutTimeoutMs", &c.logout_timeout_ms, 1, 2147483647, error)) return false;
   if (!GetU32(obj, "maxRedirects", &c.max_redirects, 0, 32, error)) return false;
+  if (!GetU32(obj, "maxReconnects", &c.max_reconnects, 0, 1000, error)) return false;
+  if (!GetU32(obj, "reconnectDelayMs", &c.reconnect_delay_ms, 1, 600000, error)) return false;
+  if (!GetU32(obj, "reconnectMaxDelayMs", &c.reconnect_max_delay_ms, 1, 600000, error)) return false;
+  if (!GetU32(obj, "nopIntervalMs", &c.nop_interval_ms, 0, 2147483647, error)) return false;
+  if (!GetU32(obj, "nopTimeoutMs", &c.nop_timeout_ms, 1, 2147483647, error)) return false;
+  if (!GetU32(obj, "tmfTimeoutMs", &c.tmf_timeout_ms, 1, 2147483647, error)) return false;
   uint32_t level = 0;
   if (!GetU32(obj, "logLevel", &level, 0, 4, error)) return false;
   c.log_level = static_cast<int>(level);
@@ -145,6 +151,7 @@ bool ParseConfig(const Napi::Object &obj, ConfigHolder *h, std::string *error) {
     }
   }
   h->log = obj.Get("log");
+  h->event = obj.Get("onEvent");
 
   if (isc_parse_numeric_portal(address.c_str(), static_cast<uint16_t>(port), &c.addr, &c.addrlen) != ISC_OK) {
     *error = "config.address must be a numeric IPv4 or IPv6 address";

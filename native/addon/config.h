@@ -20,6 +20,7 @@ struct ConfigHolder {
   std::string username, reverse_username;
   std::vector<uint8_t> secret, reverse_secret;
   Napi::Value log;
+  Napi::Value event;  // onEvent(kind, code, attempt, message)
   void Wipe();
   ~ConfigHolder() { Wipe(); }
 };

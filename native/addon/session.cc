@@ -13,7 +13,7 @@ namespace iscsi_addon {
 
 namespace {
 
-enum OpKind { kLogin, kDiscover, kScsi, kLogout };
+enum OpKind { kLogin, kDiscover, kScsi, kLogout, kIo };
 
 Napi::Object DiscoveryToJs(Napi::Env env, const isc_discovery *d) {
   Napi::Object out = Napi::Object::New(env);
@@ -47,7 +47,11 @@ Napi::Object ScsiResultToJs(Napi::Env env, isc_scsi_result *r) {
   out.Set("status", Napi::Number::New(env, r->status));
   out.Set("response", Napi::Number::New(env, r->response));
   out.Set("sense", Napi::Buffer<uint8_t>::Copy(env, r->sense, r->sense_len));
-  if (r->data && r->data_len) {
+  out.Set("dataLength", Napi::Number::New(env, static_cast<double>(r->data_len)));
+  if (r->data_borrowed) {
+    // The data is already in the caller's buffer.
+    out.Set("data", Napi::Buffer<uint8_t>::New(env, 0));
+  } else if (r->data && r->data_len) {
     uint8_t *data = r->data;
     r->data = nullptr;
     out.Set("data", Napi::Buffer<uint8_t>::New(env, data, r->data_len,
@@ -78,6 +82,8 @@ struct NativeSession::Op {
   NativeSession *self;
   Napi::Promise::Deferred deferred;
   int kind;
+  // kIo: the caller's buffers, kept alive until the core lets go of them.
+  Napi::ObjectReference out_ref, in_ref;
   Op(NativeSession *s, Napi::Env env, int k) : self(s), deferred(Napi::Promise::Deferred::New(env)), kind(k) {}
 };
 
@@ -87,6 +93,9 @@ Napi::Function NativeSession::Init(Napi::Env env) {
                          InstanceMethod<&NativeSession::Login>("login"),
                          InstanceMethod<&NativeSession::Discover>("discover"),
                          InstanceMethod<&NativeSession::Scsi>("scsi"),
+                         InstanceMethod<&NativeSession::Io>("io"),
+                         InstanceMethod<&NativeSession::AbortTask>("abortTask"),
+                         InstanceMethod<&NativeSession::LastTaskId>("lastTaskId"),
                          InstanceMethod<&NativeSession::Logout>("logout"),
                          InstanceMethod<&NativeSession::Abort>("abort"),
                          InstanceMethod<&NativeSession::Close>("close"),
@@ -114,6 +123,11 @@ NativeSession::NativeSession(const Napi::CallbackInfo &info)
     log_fn_ = Napi::Persistent(holder.log.As<Napi::Function>());
     holder.cfg.log_fn = &NativeSession::OnLog;
     holder.cfg.log_user = this;
+  }
+  if (holder.event.IsFunction()) {
+    event_fn_ = Napi::Persistent(holder.event.As<Napi::Function>());
+    holder.cfg.event_fn = &NativeSession::OnEvent;
+    holder.cfg.event_user = this;
   }
   int rc = isc_ctx_new(&holder.cfg, &ctx_);
   holder.Wipe();  // secret copies owned by the core from here on
@@ -244,6 +258,12 @@ void NativeSession::Rearm() {
       timer_->data = this;
     }
     uv_timer_start(timer_, &NativeSession::OnTimer, static_cast<uint64_t>(t), 0);
+    // Keepalive pings and reinstatement backoff run while the process is
+    // alive for other reasons, but do not keep it alive on their own.
+    if (pending)
+      uv_ref(reinterpret_cast<uv_handle_t *>(timer_));
+    else
+      uv_unref(reinterpret_cast<uv_handle_t *>(timer_));
   } else if (timer_) {
     uv_timer_stop(timer_);
   }
@@ -300,6 +320,22 @@ void NativeSession::OnLog(int level, const char *msg, void *user) {
   if (env.IsExceptionPending()) env.GetAndClearPendingException();
 }
 
+void NativeSession::OnEvent(isc_ctx *ctx, int event, int code, uint32_t attempt, void *user) {
+  auto *self = static_cast<NativeSession *>(user);
+  if (self->tearing_down_ || self->event_fn_.IsEmpty()) return;
+  Napi::Env env = self->env_;
+  Napi::HandleScope scope(env);
+  const isc_error_info *ei = isc_last_error(ctx);
+  const char *kind = event == ISC_EVENT_CONNECTION_LOST ? "connection-lost"
+                     : event == ISC_EVENT_RECONNECTED   ? "reconnected"
+                                                        : "session-failed";
+  self->event_fn_.Call({Napi::String::New(env, kind),
+                        Napi::String::New(env, code ? isc_err_code(code) : ""),
+                        Napi::Number::New(env, attempt),
+                        Napi::String::New(env, ei && ei->message[0] ? ei->message : "")});
+  if (env.IsExceptionPending()) env.GetAndClearPendingException();
+}
+
 Napi::Error NativeSession::MakeError(Napi::Env env, int status) {
   const isc_error_info *ei = ctx_ ? isc_last_error(ctx_) : nullptr;
   std::string message = (ei && ei->code == status && ei->message[0]) ? ei->message : isc_strerror(status);
@@ -333,6 +369,15 @@ void NativeSession::OnComplete(isc_ctx *, int status, void *result, void *priv) 
     isc_discovery_free(d);
   } else if (op->kind == kScsi) {
     op->deferred.Resolve(ScsiResultToJs(env, static_cast<isc_scsi_result *>(result)));
+  } else if (op->kind == kIo) {
+    auto *r = static_cast<isc_scsi_result *>(result);
+    // The common case costs one number: GOOD, no sense -> bytes received.
+    if (r->status == 0 && r->response == 0 && r->sense_len == 0 && !r->overflow && !r->underflow) {
+      op->deferred.Resolve(Napi::Number::New(env, static_cast<double>(r->data_len)));
+      isc_scsi_result_free(r);
+    } else {
+      op->deferred.Resolve(ScsiResultToJs(env, r));
+    }
   } else {
     op->deferred.Resolve(env.Undefined());
   }
@@ -405,6 +450,88 @@ Napi::Value NativeSession::Scsi(const Napi::CallbackInfo &info) {
     return isc_scsi_async(ctx_, static_cast<uint64_t>(lun), cdb.Data(), cdb.Length(), dir, out, out_len,
                           static_cast<size_t>(in_len), cb, op);
   });
+}
+
+// io(lun, cdb, dir, dataOut|null, dataIn|null, inLength, timeoutMs): the
+// block I/O path. No copies: the core sends from dataOut and receives into
+// dataIn directly, and both stay referenced until the promise settles.
+// Resolves with the byte count on GOOD status, else the result object.
+Napi::Value NativeSession::Io(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!ctx_) return ClosedPromise(env);
+  if (info.Length() < 7 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber() ||
+      !(info[3].IsBuffer() || info[3].IsNull()) || !(info[4].IsBuffer() || info[4].IsNull()) ||
+      !info[5].IsNumber() || !info[6].IsNumber()) {
+    Napi::TypeError::New(env, "io(lun, cdb, dir, dataOut, dataIn, inLength, timeoutMs): bad arguments")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double lun = info[0].As<Napi::Number>().DoubleValue();
+  auto cdb = info[1].As<Napi::Buffer<uint8_t>>();
+  double in_len = info[5].As<Napi::Number>().DoubleValue();
+  double timeout = info[6].As<Napi::Number>().DoubleValue();
+  if (!(lun >= 0 && lun < 16384) || !(in_len >= 0 && in_len <= 0x7fffffff) ||
+      !(timeout >= 0 && timeout <= 2147483647)) {
+    Napi::RangeError::New(env, "io(): lun, inLength or timeoutMs out of range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  isc_scsi_cmd c{};
+  c.lun = static_cast<uint64_t>(lun);
+  c.cdb = cdb.Data();
+  c.cdb_len = cdb.Length();
+  c.dir = info[2].As<Napi::Number>().Int32Value();
+  c.timeout_ms = static_cast<uint32_t>(timeout);
+  Op *op = new Op(this, env, kIo);
+  if (info[3].IsBuffer()) {
+    auto b = info[3].As<Napi::Buffer<uint8_t>>();
+    c.data_out = b.Data();
+    c.out_len = b.Length();
+    op->out_ref = Napi::Persistent(info[3].As<Napi::Object>());
+  }
+  if (info[4].IsBuffer()) {
+    auto b = info[4].As<Napi::Buffer<uint8_t>>();
+    if (b.Length() < static_cast<size_t>(in_len)) {
+      delete op;
+      Napi::RangeError::New(env, "io(): dataIn is shorter than inLength").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    c.data_in = b.Data();
+    op->in_ref = Napi::Persistent(info[4].As<Napi::Object>());
+  }
+  c.in_len = static_cast<size_t>(in_len);
+  Napi::Promise promise = op->deferred.Promise();
+  uint32_t id = 0;
+  in_core_++;
+  int rc = isc_scsi_submit(ctx_, &c, &NativeSession::OnComplete, op, &id);
+  in_core_--;
+  if (rc != ISC_OK) {
+    op->deferred.Reject(MakeError(env, rc).Value());
+    delete op;
+    id = 0;
+  }
+  last_task_id_ = id;
+  Rearm();
+  return promise;
+}
+
+// abortTask(id, code?): ABORT TASK for one io() command (see isc_task_abort).
+Napi::Value NativeSession::AbortTask(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!ctx_ || info.Length() < 1 || !info[0].IsNumber()) return Napi::Boolean::New(env, false);
+  int code = ISC_ERR_CANCELLED;
+  if (info.Length() > 1 && info[1].IsString() && info[1].As<Napi::String>().Utf8Value() == "ETIMEDOUT")
+    code = ISC_ERR_TIMEDOUT;
+  in_core_++;
+  int rc = isc_task_abort(ctx_, info[0].As<Napi::Number>().Uint32Value(), code);
+  in_core_--;
+  Rearm();
+  return Napi::Boolean::New(env, rc == ISC_OK);
+}
+
+// The id of the last io() command (0 if it was refused): lets JS abort it
+// without every call paying for a second return value.
+Napi::Value NativeSession::LastTaskId(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), last_task_id_);
 }
 
 Napi::Value NativeSession::Logout(const Napi::CallbackInfo &info) {

@@ -48,6 +48,9 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Value Login(const Napi::CallbackInfo &info);
   Napi::Value Discover(const Napi::CallbackInfo &info);
   Napi::Value Scsi(const Napi::CallbackInfo &info);
+  Napi::Value Io(const Napi::CallbackInfo &info);
+  Napi::Value AbortTask(const Napi::CallbackInfo &info);
+  Napi::Value LastTaskId(const Napi::CallbackInfo &info);
   Napi::Value Logout(const Napi::CallbackInfo &info);
   void Abort(const Napi::CallbackInfo &info);
   void Close(const Napi::CallbackInfo &info);
@@ -60,6 +63,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Error MakeError(Napi::Env env, int status);
   static void OnComplete(isc_ctx *ctx, int status, void *result, void *priv);
   static void OnLog(int level, const char *msg, void *user);
+  static void OnEvent(isc_ctx *ctx, int event, int code, uint32_t attempt, void *user);
 
   void Service(int revents);
   void Rearm();
@@ -84,6 +88,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   bool close_requested_ = false;
   bool tearing_down_ = false;
   Napi::FunctionReference log_fn_;
+  Napi::FunctionReference event_fn_;
+  uint32_t last_task_id_ = 0;
   Napi::AsyncContext *async_ctx_ = nullptr;
 };
 

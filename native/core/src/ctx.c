@@ -237,6 +237,16 @@ int isc_ctx_new(const struct isc_config *cfg, isc_ctx **out)
 		ctx->cfg.command_timeout_ms = DEFAULT_COMMAND_TIMEOUT_MS;
 	if (!ctx->cfg.logout_timeout_ms)
 		ctx->cfg.logout_timeout_ms = DEFAULT_LOGOUT_TIMEOUT_MS;
+	if (!ctx->cfg.reconnect_delay_ms)
+		ctx->cfg.reconnect_delay_ms = 250;
+	if (!ctx->cfg.reconnect_max_delay_ms)
+		ctx->cfg.reconnect_max_delay_ms = 5000;
+	if (ctx->cfg.reconnect_max_delay_ms < ctx->cfg.reconnect_delay_ms)
+		ctx->cfg.reconnect_max_delay_ms = ctx->cfg.reconnect_delay_ms;
+	if (!ctx->cfg.nop_timeout_ms)
+		ctx->cfg.nop_timeout_ms = 10000;
+	if (!ctx->cfg.tmf_timeout_ms)
+		ctx->cfg.tmf_timeout_ms = 10000;
 	if (!cfg->max_redirects)
 		ctx->cfg.max_redirects = DEFAULT_MAX_REDIRECTS;
 	if (!ctx->cfg.max_recv_data_segment_length)
@@ -292,6 +302,11 @@ void isc_ctx_abort(isc_ctx *ctx, int err)
 	}
 	isc_transport_close(ctx);
 	ctx->state = ISC_ST_CLOSED;
+	ctx->reconnecting = 0; /* a caller's abort ends the session for good */
+	if (ctx->login_active) {
+		isc_login_free(&ctx->login);
+		ctx->login_active = 0;
+	}
 	isc_fail_all(ctx, err);
 }
 

@@ -20,6 +20,7 @@ enum isc_state {
 	ISC_ST_LOGIN,      /* login PDUs being exchanged */
 	ISC_ST_FFP,        /* Full Feature Phase */
 	ISC_ST_LOGOUT,     /* logout sent, waiting for the response */
+	ISC_ST_RECONNECT_WAIT, /* connection lost in FFP, reinstatement scheduled */
 	ISC_ST_CLOSED      /* logged out, failed or aborted: terminal */
 };
 
@@ -33,6 +34,7 @@ enum isc_task_kind {
 struct isc_task {
 	struct isc_task *next;
 	int kind;
+	uint32_t id;           /* stable handle for isc_task_abort (ITT may change) */
 	uint32_t itt;
 	uint32_t cmdsn;
 	int queued;            /* 1 once its command PDU went to the send queue */
@@ -49,8 +51,13 @@ struct isc_task {
 	uint8_t cdb[16];
 	size_t cdb_len;
 	int dir;
-	uint8_t *out;          /* copy of data-out */
+	const uint8_t *out;    /* data-out: our copy, or the caller's (borrowed) */
+	uint8_t *out_copy;     /* set when `out` is our copy (freed with the task) */
 	size_t out_len;
+	uint32_t timeout_ms;
+	int aborting;          /* ABORT TASK sent, waiting for its response */
+	int abort_err;         /* the error the task completes with once aborted */
+	uint32_t tmf_itt;
 	size_t unsolicited;    /* bytes sent before any R2T (immediate + unsolicited) */
 	size_t in_cap;
 	struct isc_scsi_result *res;
@@ -105,6 +112,16 @@ struct isc_ctx {
 	uint32_t exp_statsn;
 	uint32_t exp_cmdsn;
 	uint32_t max_cmdsn;
+
+	uint32_t next_task_id;
+	int ever_logged_in;           /* reached FFP once: reinstatement allowed */
+	int reconnecting;             /* between connection loss and re-login */
+	uint32_t reconnect_attempt;
+	int64_t reconnect_at;
+	int64_t last_rx_ms;           /* keepalive: last time the target spoke */
+	int ping_outstanding;
+	uint32_t ping_itt;
+	int64_t ping_deadline;
 
 	struct isc_negotiated neg;
 	struct isc_error_info err;

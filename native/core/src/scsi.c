@@ -523,6 +523,7 @@ void isc_scsi_result_free(struct isc_scsi_result *r)
 {
 	if (!r)
 		return;
-	free(r->data);
+	if (!r->data_borrowed)
+		free(r->data);
 	free(r);
 }

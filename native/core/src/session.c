@@ -48,6 +48,10 @@ static struct isc_task *task_new(isc_ctx *ctx, int kind, isc_cb cb, void *priv, 
 	t->cb = cb;
 	t->priv = priv;
 	t->itt = alloc_itt(ctx);
+	if (++ctx->next_task_id == 0)
+		ctx->next_task_id = 1;
+	t->id = ctx->next_task_id;
+	t->timeout_ms = timeout;
 	t->deadline_ms = deadline_after(timeout);
 	isc_text_accum_init(&t->text);
 	for (pp = &ctx->tasks; *pp; pp = &(*pp)->next)
@@ -71,10 +75,7 @@ static void task_unlink(isc_ctx *ctx, struct isc_task *t)
 static void task_free(struct isc_task *t)
 {
 	isc_text_accum_free(&t->text);
-	if (t->out) {
-		isc_memzero(t->out, t->out_len);
-		free(t->out);
-	}
+	free(t->out_copy); /* user data, not secrets: no need to scrub */
 	if (t->res)
 		isc_scsi_result_free(t->res);
 	free(t);
@@ -112,21 +113,142 @@ void isc_fail_all(isc_ctx *ctx, int code)
 		isc_task_complete(ctx, ctx->tasks, code, NULL);
 }
 
-/* The connection is unusable: close it and fail everything pending. The
- * error details were recorded by whoever detected the failure. */
+static const char *target_label(const isc_ctx *ctx);
+
+static void emit_event(isc_ctx *ctx, int event, int code)
+{
+	if (!ctx->cfg.event_fn)
+		return;
+	ctx->in_callback++;
+	ctx->cfg.event_fn(ctx, event, code, ctx->reconnect_attempt, ctx->cfg.event_user);
+	ctx->in_callback--;
+}
+
+/* Errors after which another login can succeed: the network or the target
+ * was briefly away. A refusal (authentication, unknown target, protocol
+ * violation) would only repeat. */
+static int retryable(int code)
+{
+	switch (code) {
+	case ISC_ERR_TIMEDOUT:
+	case ISC_ERR_CONNREFUSED:
+	case ISC_ERR_HOSTUNREACH:
+	case ISC_ERR_IO:
+	case ISC_ERR_CLOSED:
+	case ISC_ERR_DIGEST:
+	case ISC_ERR_TARGET_ERROR: /* login class 3: e.g. service unavailable */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static uint32_t backoff_ms(const isc_ctx *ctx)
+{
+	uint64_t d = ctx->cfg.reconnect_delay_ms;
+
+	for (uint32_t i = 1; i < ctx->reconnect_attempt && d < ctx->cfg.reconnect_max_delay_ms; i++)
+		d *= 2;
+	return d > ctx->cfg.reconnect_max_delay_ms ? ctx->cfg.reconnect_max_delay_ms : (uint32_t)d;
+}
+
+/* Puts the tasks back to "not yet sent" for a reissue on the next
+ * connection. Tasks that cannot survive (an abort in progress, text and
+ * logout requests, the previous reinstatement's login) complete now. */
+static void requeue_tasks(isc_ctx *ctx, int code)
+{
+	for (;;) {
+		struct isc_task *victim = NULL;
+
+		for (struct isc_task *t = ctx->tasks; t; t = t->next) {
+			if (t->kind != ISC_TASK_SCSI || t->aborting) {
+				victim = t;
+				break;
+			}
+		}
+		if (!victim)
+			break;
+		/* Callbacks may queue or complete tasks: rescan from the head. */
+		isc_task_complete(ctx, victim,
+				  victim->kind == ISC_TASK_SCSI ? victim->abort_err : code, NULL);
+	}
+	for (struct isc_task *t = ctx->tasks; t; t = t->next) {
+		t->queued = 0;
+		t->unsolicited = 0;
+		t->next_datasn = 0;
+		t->res->status = 0;
+		t->res->response = 0;
+		t->res->sense_len = 0;
+		t->res->data_len = 0;
+		t->res->residual = 0;
+		t->res->overflow = t->res->underflow = 0;
+	}
+}
+
+/* The connection is unusable: close it, then either schedule a session
+ * reinstatement (pending commands wait for it) or fail everything pending.
+ * The error details were recorded by whoever detected the failure. */
 static int conn_fail(isc_ctx *ctx, int code)
 {
+	int was_logout = ctx->state == ISC_ST_LOGOUT;
+
 	if (ctx->err.code != code)
 		isc_set_error(ctx, code, 0, "connection to %s failed: %s", ctx->portal,
 			      isc_strerror(code));
 	isc_transport_close(ctx);
-	ctx->state = ISC_ST_CLOSED;
 	if (ctx->login_active) {
 		isc_login_free(&ctx->login);
 		ctx->login_active = 0;
 	}
+	ctx->ping_outstanding = 0;
+	if (ctx->ever_logged_in && !was_logout && ctx->state != ISC_ST_CLOSED &&
+	    ctx->reconnect_attempt < ctx->cfg.max_reconnects && retryable(code)) {
+		ctx->state = ISC_ST_RECONNECT_WAIT;
+		ctx->reconnecting = 1;
+		ctx->reconnect_attempt++;
+		ctx->reconnect_at = isc_now_ms() + backoff_ms(ctx);
+		isc_log(ctx, ISC_LOG_WARN,
+			"connection to %s lost (%s); reinstating the session in %u ms (attempt %u of %u)",
+			ctx->portal, isc_strerror(code), backoff_ms(ctx), ctx->reconnect_attempt,
+			ctx->cfg.max_reconnects);
+		requeue_tasks(ctx, code);
+		emit_event(ctx, ISC_EVENT_CONNECTION_LOST, code);
+		return ISC_OK;
+	}
+	ctx->state = ISC_ST_CLOSED;
+	if (ctx->reconnecting) {
+		ctx->reconnecting = 0;
+		isc_set_error(ctx, code, ctx->err.sys_errno,
+			      "session to %s failed: reinstatement gave up after %u attempt%s (%s)",
+			      ctx->portal, ctx->reconnect_attempt,
+			      ctx->reconnect_attempt == 1 ? "" : "s", isc_strerror(code));
+		isc_fail_all(ctx, code);
+		emit_event(ctx, ISC_EVENT_SESSION_FAILED, code);
+		return code;
+	}
 	isc_fail_all(ctx, code);
+	if (ctx->ever_logged_in && !was_logout)
+		emit_event(ctx, ISC_EVENT_SESSION_FAILED, code);
 	return code;
+}
+
+/* Reinstatement: a new connection and a login with the same ISID and TSIH
+ * 0, which replaces the failed session at the target (RFC 7143 6.3.5). The
+ * login task is internal (no callback). */
+static int start_reconnect(isc_ctx *ctx)
+{
+	struct isc_task *t = task_new(ctx, ISC_TASK_LOGIN, NULL, NULL, ctx->cfg.login_timeout_ms);
+	int rc;
+
+	if (!t)
+		return conn_fail(ctx, ISC_ERR_NOMEM);
+	isc_log(ctx, ISC_LOG_INFO, "reinstating the session to %s at %s (attempt %u)",
+		target_label(ctx), ctx->portal, ctx->reconnect_attempt);
+	ctx->state = ISC_ST_IDLE;
+	rc = isc_transport_connect(ctx);
+	if (rc)
+		return conn_fail(ctx, rc);
+	return ISC_OK;
 }
 
 /* ---------------------------------------------------------------- login */
@@ -303,6 +425,8 @@ static int handle_login_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 		isc_login_free(&ctx->login);
 		ctx->login_active = 0;
 		ctx->state = ISC_ST_FFP;
+		ctx->ever_logged_in = 1;
+		ctx->last_rx_ms = isc_now_ms();
 		isc_log(ctx, ISC_LOG_INFO,
 			"logged in to %s at %s (tsih 0x%04x, auth %s, header digest %s, data digest %s)",
 			target_label(ctx), ctx->portal, ctx->neg.tsih,
@@ -311,6 +435,11 @@ static int handle_login_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 			ctx->neg.header_digest ? "CRC32C" : "None",
 			ctx->neg.data_digest ? "CRC32C" : "None");
 		isc_task_complete(ctx, t, ISC_OK, NULL);
+		if (ctx->reconnecting) {
+			ctx->reconnecting = 0;
+			emit_event(ctx, ISC_EVENT_RECONNECTED, ISC_OK);
+			ctx->reconnect_attempt = 0;
+		}
 		return ISC_OK;
 	}
 	if (chap_sha256_quirk(ctx))
@@ -522,52 +651,197 @@ int isc_discovery_async(isc_ctx *ctx, isc_cb cb, void *priv)
 	return ISC_OK;
 }
 
-int isc_scsi_async(isc_ctx *ctx, uint64_t lun, const uint8_t *cdb, size_t cdb_len, int dir,
-		   const uint8_t *data_out, size_t out_len, size_t in_len, isc_cb cb, void *priv)
+static int scsi_queue(isc_ctx *ctx, const struct isc_scsi_cmd *c, int copy_out, isc_cb cb,
+		      void *priv, uint32_t *id_out)
 {
 	struct isc_task *t;
 	int rc;
 
-	if (!ctx || !cdb || cdb_len == 0 || cdb_len > 16 || lun >= 16384 ||
-	    (dir != ISC_DIR_NONE && dir != ISC_DIR_READ && dir != ISC_DIR_WRITE) ||
-	    (dir == ISC_DIR_WRITE && (!data_out || !out_len)) || in_len > 0x7fffffffu ||
-	    out_len > 0x7fffffffu)
+	if (!ctx || !c || !c->cdb || c->cdb_len == 0 || c->cdb_len > 16 || c->lun >= 16384 ||
+	    (c->dir != ISC_DIR_NONE && c->dir != ISC_DIR_READ && c->dir != ISC_DIR_WRITE) ||
+	    (c->dir == ISC_DIR_WRITE && (!c->data_out || !c->out_len)) || c->in_len > 0x7fffffffu ||
+	    c->out_len > 0x7fffffffu)
 		return ISC_ERR_INVAL;
-	rc = require_ffp(ctx, ISC_SESSION_NORMAL);
-	if (rc)
-		return rc;
-	t = task_new(ctx, ISC_TASK_SCSI, cb, priv, ctx->cfg.command_timeout_ms);
+	/* While a reinstatement is pending, new commands queue behind the
+	 * ones waiting for reissue. */
+	if (!(ctx->reconnecting && ctx->cfg.session_type == ISC_SESSION_NORMAL)) {
+		rc = require_ffp(ctx, ISC_SESSION_NORMAL);
+		if (rc)
+			return rc;
+	}
+	t = task_new(ctx, ISC_TASK_SCSI, cb, priv,
+		     c->timeout_ms ? c->timeout_ms : ctx->cfg.command_timeout_ms);
 	if (!t)
 		return ISC_ERR_NOMEM;
-	t->lun = lun;
-	t->dir = dir;
-	memcpy(t->cdb, cdb, cdb_len);
-	t->cdb_len = cdb_len;
+	t->lun = c->lun;
+	t->dir = c->dir;
+	memcpy(t->cdb, c->cdb, c->cdb_len);
+	t->cdb_len = c->cdb_len;
 	t->res = calloc(1, sizeof(*t->res));
 	if (!t->res)
 		goto nomem;
-	if (dir == ISC_DIR_READ) {
-		t->in_cap = in_len;
-		if (in_len) {
-			t->res->data = malloc(in_len);
+	if (c->dir == ISC_DIR_READ) {
+		t->in_cap = c->in_len;
+		if (c->data_in) {
+			t->res->data = c->data_in;
+			t->res->data_borrowed = 1;
+		} else if (c->in_len) {
+			t->res->data = malloc(c->in_len);
 			if (!t->res->data)
 				goto nomem;
 		}
-	} else if (dir == ISC_DIR_WRITE) {
-		t->out = malloc(out_len);
-		if (!t->out)
-			goto nomem;
-		memcpy(t->out, data_out, out_len);
-		t->out_len = out_len;
+	} else if (c->dir == ISC_DIR_WRITE) {
+		if (copy_out) {
+			t->out_copy = malloc(c->out_len);
+			if (!t->out_copy)
+				goto nomem;
+			memcpy(t->out_copy, c->data_out, c->out_len);
+			t->out = t->out_copy;
+		} else {
+			t->out = c->data_out;
+		}
+		t->out_len = c->out_len;
 	}
+	if (id_out)
+		*id_out = t->id;
+	if (ctx->state != ISC_ST_FFP)
+		return ISC_OK;
 	rc = pump_commands(ctx);
-	if (rc)
-		return conn_fail(ctx, rc);
+	if (rc) {
+		/* The callback runs (failed or requeued for reinstatement). */
+		conn_fail(ctx, rc);
+	}
 	return ISC_OK;
 nomem:
 	task_unlink(ctx, t);
 	task_free(t);
 	return ISC_ERR_NOMEM;
+}
+
+int isc_scsi_async(isc_ctx *ctx, uint64_t lun, const uint8_t *cdb, size_t cdb_len, int dir,
+		   const uint8_t *data_out, size_t out_len, size_t in_len, isc_cb cb, void *priv)
+{
+	struct isc_scsi_cmd c = { .lun = lun, .cdb = cdb, .cdb_len = cdb_len, .dir = dir,
+				  .data_out = data_out, .out_len = out_len, .in_len = in_len };
+	return scsi_queue(ctx, &c, 1, cb, priv, NULL);
+}
+
+int isc_scsi_submit(isc_ctx *ctx, const struct isc_scsi_cmd *cmd, isc_cb cb, void *priv,
+		    uint32_t *id_out)
+{
+	return scsi_queue(ctx, cmd, 0, cb, priv, id_out);
+}
+
+/* --------------------------------------------------- task management */
+
+/* ABORT TASK for a command the target has (RFC 7143 section 11.5.1):
+ * immediate, Referenced Task Tag = its ITT, RefCmdSN = its CmdSN. The task
+ * completes with `err` when the response comes (handle_tmf_response). */
+static int abort_task(isc_ctx *ctx, struct isc_task *t, int err)
+{
+	uint8_t bhs[ISC_BHS_LEN];
+
+	if (t->aborting)
+		return ISC_OK;
+	if (!t->queued || ctx->state != ISC_ST_FFP) {
+		/* Never reached the target (or the connection is gone): nothing
+		 * there can touch the buffers any more. */
+		isc_task_complete(ctx, t, err, NULL);
+		return ISC_OK;
+	}
+	t->aborting = 1;
+	t->abort_err = err;
+	t->tmf_itt = alloc_itt(ctx);
+	t->deadline_ms = deadline_after(ctx->cfg.tmf_timeout_ms);
+	bhs_init(bhs, ISC_OP_TMF_REQ | ISC_BHS_IMMEDIATE, ISC_FLAG_FINAL | 1 /* ABORT TASK */,
+		 t->tmf_itt);
+	isc_put_be64(bhs + ISC_OFF_LUN, isc_lun_encode((uint32_t)t->lun));
+	isc_put_be32(bhs + ISC_OFF_TTT, t->itt); /* Referenced Task Tag */
+	isc_put_be32(bhs + ISC_OFF_CMDSN, ctx->cmdsn);
+	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
+	isc_put_be32(bhs + ISC_OFF_CDB, t->cmdsn); /* RefCmdSN at byte 32 */
+	isc_log(ctx, ISC_LOG_INFO, "ABORT TASK for command 0x%02x (task 0x%08x) on %s LUN %llu",
+		t->cdb[0], t->itt, target_label(ctx), (unsigned long long)t->lun);
+	return isc_transport_send(ctx, bhs, NULL, 0);
+}
+
+int isc_task_abort(isc_ctx *ctx, uint32_t id, int err)
+{
+	struct isc_task *t;
+	int rc;
+
+	if (!ctx || id == 0)
+		return ISC_ERR_INVAL;
+	if (err >= 0)
+		err = ISC_ERR_CANCELLED;
+	for (t = ctx->tasks; t; t = t->next)
+		if (t->id == id)
+			break;
+	if (!t || t->kind != ISC_TASK_SCSI)
+		return ISC_ERR_INVAL;
+	if (err == ISC_ERR_CANCELLED)
+		isc_set_error(ctx, err, 0, "SCSI command 0x%02x on %s LUN %llu aborted by the caller",
+			      t->cdb[0], target_label(ctx), (unsigned long long)t->lun);
+	else
+		isc_set_error(ctx, err, 0, "SCSI command 0x%02x on %s LUN %llu: %s", t->cdb[0],
+			      target_label(ctx), (unsigned long long)t->lun, isc_strerror(err));
+	rc = abort_task(ctx, t, err);
+	if (rc)
+		conn_fail(ctx, rc);
+	return ISC_OK;
+}
+
+static struct isc_task *task_by_tmf(isc_ctx *ctx, uint32_t itt)
+{
+	for (struct isc_task *t = ctx->tasks; t; t = t->next)
+		if (t->aborting && t->tmf_itt == itt)
+			return t;
+	return NULL;
+}
+
+static int handle_tmf_response(isc_ctx *ctx, const struct isc_pdu *pdu)
+{
+	struct isc_task *t;
+	uint8_t response = pdu->bhs[ISC_OFF_RSP_RESPONSE];
+
+	update_statsn(ctx, pdu);
+	t = task_by_tmf(ctx, isc_pdu_u32(pdu, ISC_OFF_ITT));
+	if (!t) {
+		/* The command's own response won the race. */
+		isc_log(ctx, ISC_LOG_DEBUG, "Task Management Response for a finished task dropped");
+		return ISC_OK;
+	}
+	/* 0 Function complete, 1 Task does not exist: nothing of the task is
+	 * left at the target. Anything else (rejected, not supported...) means
+	 * it may still send data: only closing the connection guarantees the
+	 * caller's buffer is not written after we hand it back. */
+	if (response != 0 && response != 1) {
+		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+				     "target %s refused ABORT TASK (response %u); dropping the "
+				     "connection so the command cannot complete later",
+				     ctx->portal, response);
+	}
+	isc_task_complete(ctx, t, t->abort_err, NULL);
+	return ISC_OK;
+}
+
+/* --------------------------------------------------------- keepalive */
+
+static int send_ping(isc_ctx *ctx)
+{
+	uint8_t bhs[ISC_BHS_LEN];
+
+	ctx->ping_itt = alloc_itt(ctx);
+	ctx->ping_outstanding = 1;
+	ctx->ping_deadline = deadline_after(ctx->cfg.nop_timeout_ms);
+	/* NOP-Out as a ping: valid ITT, TTT reserved, immediate (RFC 7143
+	 * section 11.18). The target answers with a NOP-In echoing the ITT. */
+	bhs_init(bhs, ISC_OP_NOP_OUT | ISC_BHS_IMMEDIATE, ISC_FLAG_FINAL, ctx->ping_itt);
+	isc_put_be32(bhs + ISC_OFF_TTT, ISC_RESERVED_TAG);
+	isc_put_be32(bhs + ISC_OFF_CMDSN, ctx->cmdsn);
+	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
+	isc_log(ctx, ISC_LOG_DEBUG, "keepalive NOP-Out to %s", ctx->portal);
+	return isc_transport_send(ctx, bhs, NULL, 0);
 }
 
 int isc_logout_async(isc_ctx *ctx, isc_cb cb, void *priv)
@@ -689,7 +963,12 @@ static int handle_data_in(isc_ctx *ctx, const struct isc_pdu *pdu)
 		t->res->overflow = !!(flags & ISC_FLAG_OVERFLOW);
 		t->res->underflow = !!(flags & ISC_FLAG_UNDERFLOW);
 		t->res->residual = isc_pdu_u32(pdu, ISC_OFF_RESIDUAL);
-		isc_task_complete(ctx, t, ISC_OK, t->res);
+		/* An abort in progress decides the outcome: the caller was told
+		 * the command is being cancelled or has timed out. */
+		if (t->aborting)
+			isc_task_complete(ctx, t, t->abort_err, NULL);
+		else
+			isc_task_complete(ctx, t, ISC_OK, t->res);
 	}
 	return ISC_OK;
 }
@@ -726,7 +1005,10 @@ static int handle_scsi_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 		memcpy(t->res->sense, pdu->data + 2, slen);
 		t->res->sense_len = slen;
 	}
-	isc_task_complete(ctx, t, ISC_OK, t->res);
+	if (t->aborting)
+		isc_task_complete(ctx, t, t->abort_err, NULL);
+	else
+		isc_task_complete(ctx, t, ISC_OK, t->res);
 	return ISC_OK;
 }
 
@@ -785,8 +1067,13 @@ static int handle_nop_in(isc_ctx *ctx, const struct isc_pdu *pdu)
 	uint32_t ttt = isc_pdu_u32(pdu, ISC_OFF_TTT);
 	uint8_t bhs[ISC_BHS_LEN];
 
-	if (isc_pdu_u32(pdu, ISC_OFF_ITT) != ISC_RESERVED_TAG)
+	uint32_t itt = isc_pdu_u32(pdu, ISC_OFF_ITT);
+
+	if (itt != ISC_RESERVED_TAG) {
 		update_statsn(ctx, pdu);
+		if (ctx->ping_outstanding && itt == ctx->ping_itt)
+			ctx->ping_outstanding = 0;
+	}
 	if (ttt == ISC_RESERVED_TAG)
 		return ISC_OK; /* no answer wanted */
 	/* The target pings us: answer with a NOP-Out echoing TTT, LUN and the
@@ -874,6 +1161,8 @@ static int dispatch(isc_ctx *ctx, const struct isc_pdu *pdu)
 		return handle_reject(ctx, pdu);
 	case ISC_OP_ASYNC_MSG:
 		return handle_async(ctx, pdu);
+	case ISC_OP_TMF_RSP:
+		return handle_tmf_response(ctx, pdu);
 	default:
 		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0, "unexpected %s from %s",
 				     isc_opcode_name(op), ctx->portal);
@@ -885,7 +1174,27 @@ static int dispatch(isc_ctx *ctx, const struct isc_pdu *pdu)
 static int run_timers(isc_ctx *ctx)
 {
 	int64_t now = isc_now_ms();
-	struct isc_task *t = ctx->tasks;
+	struct isc_task *t;
+
+	if (ctx->state == ISC_ST_RECONNECT_WAIT && now >= ctx->reconnect_at) {
+		int rc = start_reconnect(ctx);
+		if (rc)
+			return rc;
+	}
+	if (ctx->state == ISC_ST_FFP && ctx->cfg.nop_interval_ms) {
+		if (ctx->ping_outstanding && now >= ctx->ping_deadline) {
+			isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
+				      "target %s did not answer a keepalive NOP-Out within %u ms",
+				      ctx->portal, ctx->cfg.nop_timeout_ms);
+			return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+		}
+		if (!ctx->ping_outstanding && now - ctx->last_rx_ms >= ctx->cfg.nop_interval_ms) {
+			int rc = send_ping(ctx);
+			if (rc)
+				return conn_fail(ctx, rc);
+		}
+	}
+	t = ctx->tasks;
 
 	while (t) {
 		struct isc_task *next = t->next;
@@ -908,11 +1217,23 @@ static int run_timers(isc_ctx *ctx)
 					      ctx->portal, ctx->cfg.logout_timeout_ms);
 				return conn_fail(ctx, ISC_ERR_TIMEDOUT);
 			default:
+				if (t->aborting) {
+					isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
+						      "ABORT TASK for command 0x%02x on %s LUN %llu not "
+						      "answered within %u ms; dropping the connection",
+						      t->cdb[0], target_label(ctx),
+						      (unsigned long long)t->lun, ctx->cfg.tmf_timeout_ms);
+					return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+				}
 				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
 					      "SCSI command 0x%02x to %s LUN %llu timed out after %u ms",
 					      t->cdb[0], target_label(ctx), (unsigned long long)t->lun,
-					      ctx->cfg.command_timeout_ms);
-				isc_task_complete(ctx, t, ISC_ERR_TIMEDOUT, NULL);
+					      t->timeout_ms);
+				{
+					int rc = abort_task(ctx, t, ISC_ERR_TIMEDOUT);
+					if (rc)
+						return conn_fail(ctx, rc);
+				}
 				/* The list may have changed under the callback. */
 				next = ctx->tasks;
 			}
@@ -930,6 +1251,22 @@ int64_t isc_next_timeout_ms(const isc_ctx *ctx, int64_t now_ms)
 		return -1;
 	for (const struct isc_task *t = ctx->tasks; t; t = t->next) {
 		int64_t d = t->deadline_ms - now_ms;
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
+	if (ctx->state == ISC_ST_RECONNECT_WAIT) {
+		int64_t d = ctx->reconnect_at - now_ms;
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
+	if (ctx->state == ISC_ST_FFP && ctx->cfg.nop_interval_ms) {
+		int64_t at = ctx->ping_outstanding ? ctx->ping_deadline
+						   : ctx->last_rx_ms + ctx->cfg.nop_interval_ms;
+		int64_t d = at - now_ms;
 		if (d < 0)
 			d = 0;
 		if (best < 0 || d < best)
@@ -979,6 +1316,8 @@ static int process_input(isc_ctx *ctx)
 			return rc;
 		handled++;
 	}
+	if (handled && ctx->cfg.nop_interval_ms)
+		ctx->last_rx_ms = isc_now_ms();
 	return ISC_OK;
 }
 

@@ -60,6 +60,24 @@ enum isc_log_level {
 
 typedef void (*isc_log_fn)(int level, const char *msg, void *user);
 
+/* Session events (see isc_config.event_fn). */
+enum isc_event {
+	/* The connection failed in Full Feature Phase; a reinstatement is
+	 * scheduled (attempt = its number, code = why the connection failed).
+	 * Pending SCSI commands stay queued and are reissued after it. */
+	ISC_EVENT_CONNECTION_LOST = 1,
+	/* A new connection logged in (same ISID, TSIH 0: session reinstatement,
+	 * RFC 7143 section 6.3.5); queued commands are being reissued. */
+	ISC_EVENT_RECONNECTED = 2,
+	/* Reinstatement gave up (attempts used up or a non-retryable login
+	 * refusal): every pending operation has failed with `code`. */
+	ISC_EVENT_SESSION_FAILED = 3
+};
+
+struct isc_ctx;
+typedef void (*isc_event_fn)(struct isc_ctx *ctx, int event, int code, uint32_t attempt,
+			     void *user);
+
 #define ISC_MAX_CHAP_ALGS 4
 
 /* Connection and session configuration. Everything is copied by
@@ -109,6 +127,25 @@ struct isc_config {
 	isc_log_fn log_fn;             /* optional */
 	void *log_user;
 	int log_level;                 /* messages above this level are dropped */
+
+	/* Connection loss in Full Feature Phase (ERL 0). 0 = fail every
+	 * pending command at once; N = up to N reinstatement attempts with
+	 * exponential backoff from reconnect_delay_ms (default 250) capped at
+	 * reconnect_max_delay_ms (default 5000); pending commands are reissued.
+	 * Nothing is dropped silently: each command completes or fails. */
+	uint32_t max_reconnects;
+	uint32_t reconnect_delay_ms;
+	uint32_t reconnect_max_delay_ms;
+	/* NOP-Out keepalive: ping after this much receive silence (0 = off);
+	 * no NOP-In within nop_timeout_ms (default 10000) = connection lost. */
+	uint32_t nop_interval_ms;
+	uint32_t nop_timeout_ms;
+	/* How long an ABORT TASK (sent when a command times out or is
+	 * cancelled) may take before the connection is dropped; default 10000. */
+	uint32_t tmf_timeout_ms;
+
+	isc_event_fn event_fn;         /* optional */
+	void *event_user;
 };
 
 /* Values in force after login. All booleans are 0/1. */
@@ -186,6 +223,7 @@ struct isc_scsi_result {
 	uint32_t residual;             /* residual count reported */
 	int overflow;
 	int underflow;
+	int data_borrowed;             /* data is the caller's buffer (not freed) */
 };
 
 void isc_scsi_result_free(struct isc_scsi_result *r);
@@ -237,6 +275,31 @@ int isc_discovery_async(isc_ctx *ctx, isc_cb cb, void *priv);
 int isc_scsi_async(isc_ctx *ctx, uint64_t lun, const uint8_t *cdb, size_t cdb_len,
 		   int dir, const uint8_t *data_out, size_t out_len, size_t in_len,
 		   isc_cb cb, void *priv);
+/* A SCSI command with caller-owned buffers (no copies at submission):
+ * data_out and data_in must stay valid and unmodified until the callback
+ * runs. The core writes Data-In straight into data_in (result->data points
+ * to it, result->data_borrowed = 1) and never touches either buffer after
+ * the callback: a command is only completed early (timeout, cancel) once
+ * the target confirmed ABORT TASK or the connection is closed. */
+struct isc_scsi_cmd {
+	uint64_t lun;
+	const uint8_t *cdb;
+	size_t cdb_len;
+	int dir;                       /* enum isc_data_dir */
+	const uint8_t *data_out;       /* dir WRITE */
+	size_t out_len;
+	uint8_t *data_in;              /* dir READ: NULL = the core allocates */
+	size_t in_len;
+	uint32_t timeout_ms;           /* 0 = cfg.command_timeout_ms */
+};
+/* id_out (optional): a handle for isc_task_abort(), unique per context. */
+int isc_scsi_submit(isc_ctx *ctx, const struct isc_scsi_cmd *cmd, isc_cb cb, void *priv,
+		    uint32_t *id_out);
+/* Aborts one SCSI command: at once if it never reached the target, else by
+ * ABORT TASK (RFC 7143 section 11.5.1). Its callback then runs with `err`
+ * (ISC_ERR_CANCELLED or ISC_ERR_TIMEDOUT). ISC_ERR_INVAL if `id` is not a
+ * pending SCSI command (e.g. it just completed). */
+int isc_task_abort(isc_ctx *ctx, uint32_t id, int err);
 /* Logout (reason: close the session), then close the socket. result: NULL. */
 int isc_logout_async(isc_ctx *ctx, isc_cb cb, void *priv);
 
