@@ -108,6 +108,7 @@ export interface RecoverySettings {
   reconnectMaxDelayMs: number;
   keepaliveIntervalMs: number;
   keepaliveTimeoutMs: number;
+  abortTimeoutMs: number;
 }
 
 async function resolveAddresses(p: LoginParams): Promise<string[]> {
@@ -176,6 +177,7 @@ function createNative(p: LoginParams, address: string): NativeSession {
     cfg.reconnectMaxDelayMs = p.recovery.reconnectMaxDelayMs;
     cfg.nopIntervalMs = p.recovery.keepaliveIntervalMs;
     cfg.nopTimeoutMs = p.recovery.keepaliveTimeoutMs;
+    cfg.tmfTimeoutMs = p.recovery.abortTimeoutMs;
   }
   if (p.onEvent) cfg.onEvent = p.onEvent;
   try {
@@ -249,6 +251,10 @@ export interface SessionOptions {
   keepaliveIntervalMs?: number;
   /** How long a keepalive ping may go unanswered, default 10000. */
   keepaliveTimeoutMs?: number;
+  /** A command that times out or is aborted gets an ABORT TASK; if the
+   * target does not confirm it within this time (default 10000) the
+   * connection is dropped (and the session reinstated). */
+  abortTimeoutMs?: number;
 }
 
 function msOption(v: unknown, name: string, min: number, dflt: number): number {
@@ -273,6 +279,7 @@ function validateRecovery(o: SessionOptions): RecoverySettings {
     reconnectMaxDelayMs: msOption(rr.maxDelayMs, 'options.reconnect.maxDelayMs', 1, 5000),
     keepaliveIntervalMs: msOption(o.keepaliveIntervalMs, 'options.keepaliveIntervalMs', 0, 15000),
     keepaliveTimeoutMs: msOption(o.keepaliveTimeoutMs, 'options.keepaliveTimeoutMs', 1, 10000),
+    abortTimeoutMs: msOption(o.abortTimeoutMs, 'options.abortTimeoutMs', 1, 10000),
   };
 }
 
