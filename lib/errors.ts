@@ -39,6 +39,9 @@ export const ErrorCodes = {
   DRACUT_UNREPRESENTABLE: 'DRACUT_UNREPRESENTABLE',
   // Userspace block I/O (issue 6).
   LBA_OUT_OF_RANGE: 'ISCSI_LBA_OUT_OF_RANGE',
+  // Block commands (lib/block-commands.ts): the LUN does not advertise the
+  // capability a command needs (e.g. UNMAP without LBPU), so nothing was sent.
+  NOT_SUPPORTED: 'ISCSI_NOT_SUPPORTED',
 } as const;
 
 export interface IscsiErrorDetails {
