@@ -101,6 +101,29 @@ export function cdbSynchronizeCache10(): Buffer {
 
 /** Per-session READ CAPACITY cache (keyed by the Session instance). */
 const capacities = new WeakMap<Session, Map<number, Promise<Capacity>>>();
+/** The same once resolved, for the synchronous fast path below. */
+const knownCapacities = new WeakMap<Session, Map<number, { cap: Capacity; chunk: number }>>();
+
+/**
+ * The fast path of read/readInto/write: one command, no options beyond
+ * queueDepth, LUN geometry already known. Returns undefined when the
+ * general path must run (it validates and reports everything). Saves the
+ * async layers (capacity lookup, bounded runner) per call, which is most
+ * of the JS cost of a small I/O.
+ */
+function singleCommand(session: Session, lun: unknown, lba: unknown, buffer: Buffer, opts: unknown): { cdbLba: bigint; blocks: number; bl: number } | undefined {
+  if (opts !== undefined) {
+    if (opts === null || typeof opts !== 'object') return undefined;
+    for (const k in opts) if (k !== 'queueDepth') return undefined;
+  }
+  if (typeof lun !== 'number' || typeof lba !== 'number' || !Number.isSafeInteger(lba) || lba < 0) return undefined;
+  const k = knownCapacities.get(session)?.get(lun);
+  if (!k || buffer.length === 0 || buffer.length > k.chunk || buffer.length % k.cap.blockLength !== 0) return undefined;
+  const blocks = buffer.length / k.cap.blockLength;
+  const first = BigInt(lba);
+  if (first + BigInt(blocks) > k.cap.blocks) return undefined;
+  return { cdbLba: first, blocks, bl: k.cap.blockLength };
+}
 
 function checkLun(lun: unknown): asserts lun is number {
   if (typeof lun !== 'number' || !Number.isInteger(lun) || lun < 0 || lun > MAX_LUN) {
@@ -146,6 +169,9 @@ export function blockCapacity(session: Session, lun: number, opts?: OperationOpt
           { target: session.target, portal: session.portal },
         );
       }
+      let known = knownCapacities.get(session);
+      if (!known) knownCapacities.set(session, (known = new Map()));
+      known.set(lun, { cap: c, chunk: defaultChunk(session, c.blockLength) });
       return c;
     });
     const mm = m;
@@ -186,7 +212,7 @@ function checkRange(session: Session, lun: number, lba: bigint, blocks: bigint, 
  * and the caller's memory: a read lands in `dataIn` (no copy in JS or the
  * addon), a write is sent from `dataOut`.
  */
-async function rwCommand(
+function rwCommand(
   session: Session,
   lun: number,
   lba: bigint,
@@ -200,14 +226,17 @@ async function rwCommand(
   const write = dataOut !== null;
   const cdb = cdbRw(write, lba, blocks);
   const name = write ? (cdb.length === 10 ? 'WRITE(10)' : 'WRITE(16)') : cdb.length === 10 ? 'READ(10)' : 'READ(16)';
-  const got = await session._blockIo(name, lun, cdb, dataOut, dataIn, signal, timeoutMs);
-  if (!write && got !== blocks * blockLength) {
-    throw new IscsiError(
-      ErrorCodes.PROTOCOL_ERROR,
-      `${name} of ${blocks} blocks at LBA ${lba} on LUN ${lun} returned ${got} bytes, ${blocks * blockLength} expected (target ${session.target})`,
-      { target: session.target, portal: session.portal },
-    );
-  }
+  return session._blockIo(name, lun, cdb, dataOut, dataIn, signal, timeoutMs).then((got) => {
+    if (!write && got !== blocks * blockLength) throw shortRead(session, name, lun, lba, blocks, blockLength, got);
+  });
+}
+
+function shortRead(session: Session, name: string, lun: number, lba: bigint, blocks: number, blockLength: number, got: number): IscsiError {
+  return new IscsiError(
+    ErrorCodes.PROTOCOL_ERROR,
+    `${name} of ${blocks} blocks at LBA ${lba} on LUN ${lun} returned ${got} bytes, ${blocks * blockLength} expected (target ${session.target})`,
+    { target: session.target, portal: session.portal },
+  );
 }
 
 interface Prepared {
@@ -310,7 +339,17 @@ async function transfer(
 // ------------------------------------------------------------ public API
 
 /** Reads `blocks` blocks from `lba`. */
-export async function read(session: Session, lun: number, lba: number | bigint, blocks: number, opts?: BlockIoOptions): Promise<Buffer> {
+export function read(session: Session, lun: number, lba: number | bigint, blocks: number, opts?: BlockIoOptions): Promise<Buffer> {
+  const k = typeof lun === 'number' ? knownCapacities.get(session)?.get(lun) : undefined;
+  if (k && typeof blocks === 'number' && Number.isSafeInteger(blocks) && blocks > 0 && blocks * k.cap.blockLength <= k.chunk) {
+    const buf = Buffer.allocUnsafe(blocks * k.cap.blockLength);
+    const one = singleCommand(session, lun, lba, buf, opts);
+    if (one) return rwCommand(session, lun, one.cdbLba, one.blocks, one.bl, null, buf, undefined, undefined).then(() => buf);
+  }
+  return readGeneral(session, lun, lba, blocks, opts);
+}
+
+async function readGeneral(session: Session, lun: number, lba: number | bigint, blocks: number, opts?: BlockIoOptions): Promise<Buffer> {
   checkLun(lun);
   if (typeof blocks !== 'number' || !Number.isSafeInteger(blocks) || blocks < 0) {
     throw invalidArg('blocks', blocks, 'must be a non-negative integer');
@@ -326,14 +365,28 @@ export async function read(session: Session, lun: number, lba: number | bigint, 
 
 /** Reads buffer.length bytes (a whole number of blocks) from `lba` into
  * `buffer`; resolves with the number of bytes read. */
-export async function readInto(session: Session, lun: number, lba: number | bigint, buffer: Buffer, opts?: BlockIoOptions): Promise<number> {
+export function readInto(session: Session, lun: number, lba: number | bigint, buffer: Buffer, opts?: BlockIoOptions): Promise<number> {
+  const one = Buffer.isBuffer(buffer) ? singleCommand(session, lun, lba, buffer, opts) : undefined;
+  if (one) {
+    return rwCommand(session, lun, one.cdbLba, one.blocks, one.bl, null, buffer, undefined, undefined).then(() => buffer.length);
+  }
+  return readIntoGeneral(session, lun, lba, buffer, opts);
+}
+
+async function readIntoGeneral(session: Session, lun: number, lba: number | bigint, buffer: Buffer, opts?: BlockIoOptions): Promise<number> {
   if (!Buffer.isBuffer(buffer)) throw invalidArg('buffer', buffer, 'must be a Buffer');
   await transfer(session, lun, lba, buffer, false, opts);
   return buffer.length;
 }
 
 /** Writes `data` (a whole number of blocks) at `lba`. */
-export async function write(session: Session, lun: number, lba: number | bigint, data: Buffer, opts?: BlockIoOptions): Promise<void> {
+export function write(session: Session, lun: number, lba: number | bigint, data: Buffer, opts?: BlockIoOptions): Promise<void> {
+  const one = Buffer.isBuffer(data) ? singleCommand(session, lun, lba, data, opts) : undefined;
+  if (one) return rwCommand(session, lun, one.cdbLba, one.blocks, one.bl, data, null, undefined, undefined);
+  return writeGeneral(session, lun, lba, data, opts);
+}
+
+async function writeGeneral(session: Session, lun: number, lba: number | bigint, data: Buffer, opts?: BlockIoOptions): Promise<void> {
   if (!Buffer.isBuffer(data)) throw invalidArg('data', data, 'must be a Buffer');
   await transfer(session, lun, lba, data, true, opts);
 }

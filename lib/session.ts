@@ -418,13 +418,8 @@ export class Session extends EventEmitter {
     try {
       return await p;
     } catch (err) {
-      const e = fromNative(err, ctx);
-      // A close() racing this command: report it as the documented code.
-      if (this.#closing && e.code !== ErrorCodes.SESSION_CLOSED && e.code !== ErrorCodes.ABORT_ERR) {
-        throw sessionClosedError(ctx);
-      }
-      if (e.code === ErrorCodes.ETIMEDOUT) throw timeoutError(ctx, timeoutMs);
-      throw e;
+      // A close() racing this command reports the documented code.
+      throw this.#ioError(err, ctx, timeoutMs);
     } finally {
       if (onAbort) signal!.removeEventListener('abort', onAbort);
     }
@@ -434,7 +429,7 @@ export class Session extends EventEmitter {
    * caller's memory. UNIT ATTENTION is retried (reported after login and
    * after a reinstatement); non-GOOD rejects as ISCSI_SCSI_ERROR. Resolves
    * with the bytes received. */
-  async _blockIo(
+  _blockIo(
     name: string,
     lun: number,
     cdb: Buffer,
@@ -443,11 +438,43 @@ export class Session extends EventEmitter {
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
   ): Promise<number> {
+    const native = this.#native;
+    if (!native || this.#closing || signal) return this.#blockIoChecked(name, lun, cdb, dataOut, dataIn, signal, timeoutMs);
+    // Hot path: straight to the addon; anything but a plain GOOD (errors,
+    // sense, UNIT ATTENTION) is re-run through the checked path below.
+    const inLength = dataIn ? dataIn.length : 0;
+    return native
+      .io(lun, cdb, dataOut ? 2 : inLength > 0 ? 1 : 0, dataOut, dataIn, inLength, Math.max(1, Math.min(timeoutMs ?? this.#commandTimeoutMs, 2147483647)))
+      .then(
+        (r) => (typeof r === 'number' ? r : this.#blockIoChecked(name, lun, cdb, dataOut, dataIn, signal, timeoutMs, r)),
+        (err: unknown) => {
+          throw this.#ioError(err, this.#ctx(`${name} on LUN ${lun}`), timeoutMs ?? this.#commandTimeoutMs);
+        },
+      );
+  }
+
+  #ioError(err: unknown, ctx: ErrorContext, timeoutMs: number): IscsiError {
+    const e = fromNative(err, ctx);
+    if (this.#closing && e.code !== ErrorCodes.SESSION_CLOSED && e.code !== ErrorCodes.ABORT_ERR) return sessionClosedError(ctx);
+    if (e.code === ErrorCodes.ETIMEDOUT) return timeoutError(ctx, timeoutMs);
+    return e;
+  }
+
+  async #blockIoChecked(
+    name: string,
+    lun: number,
+    cdb: Buffer,
+    dataOut: Buffer | null,
+    dataIn: Buffer | null,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    first?: NativeScsiResult,
+  ): Promise<number> {
     const inLength = dataIn ? dataIn.length : 0;
     let ctx: ErrorContext | undefined;
     for (let attempt = 0; ; attempt++) {
       ctx ??= this.#ctx(`${name} on LUN ${lun}`);
-      const r = await this._submit(ctx, lun, cdb, dataOut, dataIn, inLength, signal, timeoutMs ?? this.#commandTimeoutMs);
+      const r = attempt === 0 && first ? first : await this._submit(ctx, lun, cdb, dataOut, dataIn, inLength, signal, timeoutMs ?? this.#commandTimeoutMs);
       if (typeof r === 'number') return r;
       const out = this.#toResult(r);
       if (attempt < 3 && out.status === ScsiStatus.CHECK_CONDITION && out.senseData?.senseKey === SenseKey.UNIT_ATTENTION) {

@@ -129,6 +129,7 @@ NativeSession::NativeSession(const Napi::CallbackInfo &info)
     holder.cfg.event_fn = &NativeSession::OnEvent;
     holder.cfg.event_user = this;
   }
+  holder.cfg.defer_send = 1;  // see ScheduleFlush()
   int rc = isc_ctx_new(&holder.cfg, &ctx_);
   holder.Wipe();  // secret copies owned by the core from here on
   if (rc != ISC_OK) {
@@ -200,6 +201,30 @@ void NativeSession::CloseHandles() {
     uv_close(reinterpret_cast<uv_handle_t *>(timer_), DeleteHandle);
     timer_ = nullptr;
   }
+  if (check_) {
+    uv_check_stop(check_);
+    uv_close(reinterpret_cast<uv_handle_t *>(check_), DeleteHandle);
+    check_ = nullptr;
+  }
+}
+
+// Submissions only queue PDUs (defer_send); the check phase of this loop
+// turn runs after the JS that submitted them, so every command queued in
+// one turn goes out in one sendmsg() (and the poll/timer are rearmed once).
+void NativeSession::ScheduleFlush() {
+  if (!loop_ || !ctx_) return;
+  if (!check_) {
+    check_ = new uv_check_t;
+    uv_check_init(loop_, check_);
+    check_->data = this;
+  }
+  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(check_)))
+    uv_check_start(check_, &NativeSession::OnCheck);
+}
+
+void NativeSession::OnCheck(uv_check_t *handle) {
+  uv_check_stop(handle);
+  static_cast<NativeSession *>(handle->data)->Service(0);
 }
 
 // Point the poll handle at the core's current fd/events, the timer at its
@@ -399,6 +424,7 @@ Napi::Value NativeSession::Submit(Napi::Env env, int kind, Start start) {
     delete op;
   }
   Rearm();
+  ScheduleFlush();
   return promise;
 }
 
@@ -510,7 +536,13 @@ Napi::Value NativeSession::Io(const Napi::CallbackInfo &info) {
     id = 0;
   }
   last_task_id_ = id;
-  Rearm();
+  // Keep this object (and its buffers' owners) alive from now on; the
+  // flush in the check phase rearms the poll and timer handles.
+  if (!referenced_) {
+    referenced_ = true;
+    Ref();
+  }
+  ScheduleFlush();
   return promise;
 }
 
@@ -525,6 +557,7 @@ Napi::Value NativeSession::AbortTask(const Napi::CallbackInfo &info) {
   int rc = isc_task_abort(ctx_, info[0].As<Napi::Number>().Uint32Value(), code);
   in_core_--;
   Rearm();
+  ScheduleFlush();
   return Napi::Boolean::New(env, rc == ISC_OK);
 }
 

@@ -80,6 +80,11 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   uv_loop_t *loop_ = nullptr;
   uv_poll_t *poll_ = nullptr;
   uv_timer_t *timer_ = nullptr;
+  // Pushes PDUs queued by this turn's submissions (config defer_send) in
+  // one write, after the JS that queued them has run.
+  uv_check_t *check_ = nullptr;
+  void ScheduleFlush();
+  static void OnCheck(uv_check_t *handle);
   int poll_fd_ = -1;
   uint32_t poll_gen_ = 0;
   int poll_events_ = 0;

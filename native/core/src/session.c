@@ -1356,5 +1356,11 @@ int isc_service(isc_ctx *ctx, int revents)
 	rc = run_timers(ctx);
 	if (rc)
 		return rc;
+	/* defer_send: everything queued since the last call goes out now. */
+	if (ctx->tx_head && ctx->fd >= 0 && ctx->state != ISC_ST_CONNECTING) {
+		rc = isc_transport_flush(ctx);
+		if (rc)
+			return conn_fail(ctx, rc);
+	}
 	return ISC_OK;
 }

@@ -167,7 +167,7 @@ int isc_transport_send(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8
 	ctx->tx_tail = b;
 	ctx->tx_bytes += b->len;
 	/* Write now when the queue was empty: saves a poll round trip. */
-	if (ctx->state != ISC_ST_CONNECTING && ctx->tx_head == b)
+	if (ctx->state != ISC_ST_CONNECTING && ctx->tx_head == b && !ctx->cfg.defer_send)
 		return isc_transport_flush(ctx);
 	return ISC_OK;
 }

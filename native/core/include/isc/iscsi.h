@@ -146,6 +146,12 @@ struct isc_config {
 
 	isc_event_fn event_fn;         /* optional */
 	void *event_user;
+
+	/* 1: operations only queue their PDUs; they are written at the end of
+	 * the next isc_service() call (isc_service(ctx, 0) pushes them). An
+	 * event loop that submits many commands per turn then pays one
+	 * sendmsg() for all of them instead of one each. */
+	int defer_send;
 };
 
 /* Values in force after login. All booleans are 0/1. */
