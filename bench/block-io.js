@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Block I/O side by side: iscsi-initiator's Node API against Sahlberg
+ * libiscsi 1.19 on the same tgtd and the same tmpfs-backed 1 GiB LUN, in
+ * one run (issue 6). Part of `npm run bench`; alone: `node bench/block-io.js`.
+ *
+ * Peers (each a separate process, like our worker):
+ *  - reads:  `iscsi-perf` (Debian libiscsi-bin) -m QD -b BLOCKS -t SECONDS
+ *  - writes: bench/peer/libiscsi-rw-perf (our own program on libiscsi's
+ *            async API; iscsi-perf only reads), same access pattern
+ *  - ours:   bench/block-io-worker.js (session.readInto / session.write)
+ * Pattern for all three: sequential from LBA 0, wrapping, exactly QD
+ * commands in flight. Cases: 4 KiB and 128 KiB, QD 1 and 32, read and
+ * write. Each case runs ROUNDS times alternating peer/ours; the medians are
+ * compared. Also: a full-LUN createReadStream (event-loop delay p99, CPU
+ * per GB) and RSS per idle session.
+ *
+ * Options: --quick (1 round of 1 s: the CI smoke), --rounds N, --seconds S,
+ * --out FILE (default bench/results/block-io-latest.json).
+ * Performance claims come from this output only; tests never time things.
+ */
+const { spawnSync, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startTgtd, debVersion } = require('./tgtd.js');
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const QUICK = argv.includes('--quick');
+const ROUNDS = Number(opt('--rounds', QUICK ? 1 : 3));
+const SECONDS = Number(opt('--seconds', QUICK ? 1 : 5));
+const OUT = path.resolve(opt('--out', path.join(__dirname, 'results', 'block-io-latest.json')));
+const TARGET = 'iqn.2026-11.org.example.bench:blockio';
+const LUN = 1;
+const LUN_MIB = 1024;
+const SHM = fs.existsSync('/dev/shm') ? '/dev/shm' : undefined;
+
+const CASES = [];
+for (const op of ['read', 'write']) {
+  for (const bytes of [4096, 131072]) {
+    for (const qd of [1, 32]) CASES.push({ op, bytes, qd });
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const r1 = (x) => Math.round(x * 10) / 10;
+
+/** CPU seconds of the children of a `sh -c` (its `times` builtin). */
+function parseTimes(text) {
+  const lines = text.trim().split('\n');
+  const last = lines[lines.length - 1].trim().split(/\s+/);
+  const sec = (t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+  };
+  return { cpuUserS: sec(last[0]), cpuSysS: sec(last[1]) };
+}
+
+function runIscsiPerf(url, c) {
+  const blocks = c.bytes / 512;
+  const cmd = `iscsi-perf -i iqn.2026-11.org.example.bench:libiscsi -t ${SECONDS} -m ${c.qd} -b ${blocks} '${url}' >&2; times`;
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
+  const m = /iops average (\d+)/.exec(r.stderr.replace(/\r/g, '\n'));
+  if (r.status !== 0 || !m) throw new Error(`iscsi-perf failed (status ${r.status}): ${r.stderr.slice(-400)}`);
+  const iops = Number(m[1]);
+  return { tool: 'iscsi-perf', iops, MBps: (iops * c.bytes) / 1e6, seconds: SECONDS, ...parseTimes(r.stdout) };
+}
+
+function runRwPerf(bin, url, c) {
+  const blocks = c.bytes / 512;
+  const r = spawnSync(bin, [c.op === 'write' ? '-w' : '-r', '-m', String(c.qd), '-b', String(blocks), '-t', String(SECONDS), '-i', 'iqn.2026-11.org.example.bench:libiscsi', url], {
+    encoding: 'utf8',
+    timeout: (SECONDS + 30) * 1000,
+  });
+  if (r.status !== 0) throw new Error(`libiscsi-rw-perf failed (status ${r.status}): ${r.stderr.slice(-400)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+function runOurs(spec) {
+  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'block-io-worker.js'), JSON.stringify(spec)], {
+    encoding: 'utf8',
+    timeout: ((spec.seconds || 0) + 120) * 1000,
+  });
+  if (r.status !== 0) throw new Error(`block-io-worker ${spec.mode} failed (status ${r.status}): ${r.stderr.slice(-800)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+/** Fills the backing file with non-zero data: reads of a sparse file would
+ * only measure tmpfs's zero page. */
+function prefill(file) {
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 0xff || 1;
+  const fd = fs.openSync(file, 'r+');
+  try {
+    for (let off = 0; off < LUN_MIB; off++) fs.writeSync(fd, chunk, 0, chunk.length, off * chunk.length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function main() {
+  const peerBin = execFileSync('bash', [path.join(__dirname, 'peer', 'build.sh')], { encoding: 'utf8' }).trim();
+  const tgtd = await startTgtd();
+  try {
+    await tgtd.addTarget(TARGET, { luns: [{ sizeMiB: LUN_MIB }], backingDir: SHM });
+    const file = fs
+      .readdirSync(SHM || tgtd.dir)
+      .map((f) => path.join(SHM || tgtd.dir, f))
+      .find((f) => f.endsWith(`-lun${LUN}-${process.pid}.img`));
+    if (!file) throw new Error('backing file not found');
+    prefill(file);
+    const url = `iscsi://127.0.0.1:${tgtd.port}/${TARGET}/${LUN}`;
+    const base = { address: '127.0.0.1', port: tgtd.port, target: TARGET, lun: LUN };
+
+    console.log(`block I/O: iscsi-initiator vs libiscsi ${debVersion('libiscsi-bin')} on tgtd ${debVersion('tgt')}, ` +
+      `${LUN_MIB} MiB LUN on ${SHM ? 'tmpfs' : 'disk'}, ${ROUNDS} round(s) x ${SECONDS} s per tool and case\n`);
+    const results = [];
+    for (const c of CASES) {
+      const peer = [];
+      const ours = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        peer.push(c.op === 'read' ? runIscsiPerf(url, c) : runRwPerf(peerBin, url, c));
+        ours.push(runOurs({ mode: 'io', ...base, ...c, seconds: SECONDS }));
+      }
+      const pIops = median(peer.map((x) => x.iops));
+      const oIops = median(ours.map((x) => x.iops));
+      const cpuPerGB = (xs) => median(xs.map((x) => (x.cpuUserS + x.cpuSysS) / ((x.iops * x.seconds * c.bytes) / 1e9)));
+      const row = {
+        ...c,
+        peer: peer[0].tool,
+        peerIops: Math.round(pIops),
+        oursIops: Math.round(oIops),
+        peerMBps: r1((pIops * c.bytes) / 1e6),
+        oursMBps: r1((oIops * c.bytes) / 1e6),
+        ratio: Math.round((oIops / pIops) * 100) / 100,
+        peerCpuSecPerGB: Math.round(cpuPerGB(peer) * 100) / 100,
+        oursCpuSecPerGB: Math.round(cpuPerGB(ours) * 100) / 100,
+        rounds: { peer: peer.map((x) => Math.round(x.iops)), ours: ours.map((x) => Math.round(x.iops)) },
+      };
+      results.push(row);
+      console.log(
+        `${c.op.padEnd(5)} ${String(c.bytes / 1024).padStart(3)} KiB QD${String(c.qd).padEnd(2)}  ` +
+          `${row.peer.padEnd(16)} ${String(row.peerIops).padStart(6)} IOPS ${String(row.peerMBps).padStart(7)} MB/s | ` +
+          `ours ${String(row.oursIops).padStart(6)} IOPS ${String(row.oursMBps).padStart(7)} MB/s | ratio ${row.ratio.toFixed(2)}x | ` +
+          `CPU s/GB ${row.peerCpuSecPerGB} vs ${row.oursCpuSecPerGB}`,
+      );
+    }
+    const stream = runOurs({ mode: 'stream', ...base, qd: 8, seconds: 0 });
+    console.log(`\nstream: createReadStream of ${LUN_MIB} MiB: ${r1(stream.MBps)} MB/s, event-loop delay p99 ${r1(stream.eventLoopDelayP99Ms)} ms ` +
+      `(max ${r1(stream.eventLoopDelayMaxMs)} ms), CPU ${r1(stream.cpuSecondsPerGB * 100) / 100} s/GB`);
+    const idle = runOurs({ mode: 'idle', ...base, sessions: QUICK ? 10 : 50 });
+    console.log(`idle sessions: ${r1(idle.rssPerSessionKiB)} KiB RSS and ${r1(idle.heapPerSessionKiB)} KiB JS heap per logged-in session (${idle.sessions} sessions)`);
+
+    const out = { date: new Date().toISOString(), quick: QUICK, rounds: ROUNDS, seconds: SECONDS, node: process.version, cases: results, stream, idle };
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
+    const short = results.filter((r) => r.ratio < 1.1);
+    console.log(`\n${results.length - short.length}/${results.length} cases at >= 1.1x libiscsi; results in ${path.relative(process.cwd(), OUT)}`);
+    if (short.length) console.log(`below 1.1x: ${short.map((r) => `${r.op} ${r.bytes / 1024}K QD${r.qd} (${r.ratio}x)`).join(', ')}`);
+  } finally {
+    await tgtd.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : err);
+  process.exit(1);
+});
