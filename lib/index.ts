@@ -7,6 +7,28 @@ export { discoverSendTargets, flattenDiscovery } from './discovery';
 export type { DiscoveryOptions, DiscoveredTarget } from './discovery';
 export { openSession, Session } from './session';
 export type { BlockIoOptions, ReadStreamOptions, WriteStreamOptions } from './block-io';
+export type {
+  ModeSenseRequest,
+  ModeSenseResult,
+  VpdOptions,
+  BlockDeviceInfo,
+  UnmapRange,
+  WriteSameOptions,
+  BlockLimits,
+  LogicalBlockProvisioning,
+  ModePage,
+  BlockDescriptor,
+  CachingPage,
+  PageControl,
+} from './block-commands';
+export {
+  parseModeSense10,
+  parseSupportedVpdPages,
+  parseBlockLimitsVpd,
+  parseLogicalBlockProvisioningVpd,
+  ProvisioningType,
+} from './block-commands';
+export type { ReconnectInfo } from './session';
 export type { SessionOptions, NodeAddress, ScsiOptions, ScsiResult, NegotiatedParameters, Inquiry, Capacity } from './session';
 export { IscsiError, ErrorCodes } from './errors';
 export type { OperationOptions, AuthOptions, ChapAlgorithm, DigestOption } from './options';

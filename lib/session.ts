@@ -15,6 +15,7 @@ import * as util from 'node:util';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import * as blockIo from './block-io';
+import * as blockCmd from './block-commands';
 import {
   loadBinding,
   type NativeNegotiated,
@@ -652,6 +653,34 @@ export class Session extends EventEmitter {
   /** Writable from byte `start`; end() flushes the cache. */
   createWriteStream(lun: number, opts?: blockIo.WriteStreamOptions): Writable {
     return blockIo.createWriteStream(this, lun, opts);
+  }
+
+  // Block commands (lib/block-commands.ts): capabilities come from the VPD
+  // pages, so UNMAP / WRITE SAME are refused (ISCSI_NOT_SUPPORTED) where
+  // the LUN does not advertise them.
+  /** TEST UNIT READY (SPC-4 6.37). */
+  testUnitReady(lun: number, opts?: OperationOptions): Promise<void> {
+    return blockCmd.testUnitReady(this, lun, opts);
+  }
+  /** MODE SENSE(10) (SPC-4 6.12): block descriptors, WP, caching page. */
+  modeSense(lun: number, request?: blockCmd.ModeSenseRequest, opts?: OperationOptions): Promise<blockCmd.ModeSenseResult> {
+    return blockCmd.modeSense(this, lun, request, opts);
+  }
+  /** INQUIRY with EVPD=1: the raw VPD page. */
+  inquiryVpd(lun: number, page: number, opts?: blockCmd.VpdOptions): Promise<Buffer> {
+    return blockCmd.inquiryVpd(this, lun, page, opts);
+  }
+  /** Block Limits (0xB0) and Logical Block Provisioning (0xB2), cached. */
+  blockDeviceInfo(lun: number, opts?: OperationOptions): Promise<blockCmd.BlockDeviceInfo> {
+    return blockCmd.blockDeviceInfo(this, lun, opts);
+  }
+  /** UNMAP (SBC-3 5.28) of LBA ranges, split per the Block Limits page. */
+  unmap(lun: number, ranges: readonly blockCmd.UnmapRange[], opts?: OperationOptions): Promise<void> {
+    return blockCmd.unmap(this, lun, ranges, opts);
+  }
+  /** WRITE SAME(16|10) of one block over a range (optionally unmapping). */
+  writeSame(lun: number, lba: number | bigint, blocks: number, data: Buffer, wsOpts?: blockCmd.WriteSameOptions, opts?: OperationOptions): Promise<void> {
+    return blockCmd.writeSame(this, lun, lba, blocks, data, wsOpts, opts);
   }
 
   /** Logs out and releases the connection. Idempotent; pending commands
