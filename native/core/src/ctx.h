@@ -66,9 +66,17 @@ struct isc_task {
 };
 
 /* One buffer waiting to be written. */
+/* One PDU waiting to be written: the header (and, for copied PDUs, the
+ * whole PDU) in data[]; for a by-reference PDU the data segment stays in
+ * the task's buffer (ext) and data[] holds header, then pad + digest. On
+ * the wire: data[0..head) ext[0..ext_len) data[head..len). `off` counts the
+ * bytes already written across all three parts. */
 struct isc_txbuf {
 	struct isc_txbuf *next;
-	size_t len;
+	size_t len;            /* bytes in data[] */
+	size_t head;           /* by-reference: header bytes in data[]; else len */
+	const uint8_t *ext;
+	size_t ext_len;
 	size_t off;
 	uint8_t data[];
 };
@@ -104,6 +112,7 @@ struct isc_ctx {
 	struct isc_digests dg;        /* in force (only after login) */
 	struct isc_txbuf *tx_head, *tx_tail;
 	size_t tx_bytes;
+	int rx_drained;               /* the last recv() returned less than asked */
 
 	struct isc_task *tasks;       /* pending, in submission order */
 	size_t task_count;
@@ -144,6 +153,11 @@ void isc_transport_close(isc_ctx *ctx);             /* closes fd, drops buffers 
  * then tries to write. */
 int isc_transport_send(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8_t *data,
 		       size_t data_len);
+/* The same, but the data segment is sent from `data` in place (no copy):
+ * it must stay valid until the PDU is written or the connection closed.
+ * Used for SCSI write data, which the task holds until it completes. */
+int isc_transport_send_ref(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8_t *data,
+			   size_t data_len);
 int isc_transport_flush(isc_ctx *ctx);              /* write what the socket takes */
 /* One recv() into rx: bytes read (> 0), 0 when nothing is available, or a
  * negative isc_err (peer close = ISC_ERR_CLOSED). */

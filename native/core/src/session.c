@@ -544,7 +544,7 @@ static int send_scsi_data_out(isc_ctx *ctx, struct isc_task *t, uint32_t ttt, si
 		isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
 		isc_put_be32(bhs + ISC_OFF_DATASN, datasn++);
 		isc_put_be32(bhs + ISC_OFF_BUFOFF, (uint32_t)offset);
-		rc = isc_transport_send(ctx, bhs, t->out + offset, n);
+		rc = isc_transport_send_ref(ctx, bhs, t->out + offset, n);
 		if (rc)
 			return rc;
 		offset += n;
@@ -589,7 +589,7 @@ static int send_scsi_command(isc_ctx *ctx, struct isc_task *t)
 	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
 	memcpy(bhs + ISC_OFF_CDB, t->cdb, t->cdb_len);
 	t->queued = 1;
-	rc = isc_transport_send(ctx, bhs, immediate ? t->out : NULL, immediate);
+	rc = isc_transport_send_ref(ctx, bhs, immediate ? t->out : NULL, immediate);
 	if (rc)
 		return rc;
 	t->unsolicited = immediate + unsolicited;
@@ -1026,6 +1026,11 @@ static int handle_r2t(isc_ctx *ctx, const struct isc_pdu *pdu)
 	if (t->kind != ISC_TASK_SCSI || t->dir != ISC_DIR_WRITE)
 		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
 				     "R2T from %s for a task that writes no data", ctx->portal);
+	/* Being aborted: send nothing more. Data-Out queued after the ABORT
+	 * TASK could still be unsent when its response completes the task,
+	 * and Data-Out is sent by reference from the caller's buffer. */
+	if (t->aborting)
+		return ISC_OK;
 	if (len == 0 || (size_t)off > t->out_len || len > t->out_len - off ||
 	    len > ctx->neg.max_burst_length)
 		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
@@ -1304,6 +1309,10 @@ static int process_input(isc_ctx *ctx)
 					     isc_strerror(rc));
 		}
 		if (rc == 0) {
+			if (ctx->rx_drained && handled) {
+				ctx->rx_drained = 0;
+				break;
+			}
 			int r = isc_transport_read(ctx);
 			if (r < 0)
 				return r;

@@ -13,7 +13,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "ctx.h"
+
+static void txbuf_free(struct isc_txbuf *b);
+
+static size_t pad4(size_t n)
+{
+	return (4u - (n & 3u)) & 3u;
+}
 
 static const char *connect_hint(int err)
 {
@@ -84,9 +92,7 @@ void isc_transport_close(isc_ctx *ctx)
 	}
 	while (b) {
 		struct isc_txbuf *n = b->next;
-		/* Queued PDUs may carry CHAP responses: wipe before freeing. */
-		isc_memzero(b->data, b->len);
-		free(b);
+		txbuf_free(b);
 		b = n;
 	}
 	ctx->tx_head = ctx->tx_tail = NULL;
@@ -95,17 +101,50 @@ void isc_transport_close(isc_ctx *ctx)
 	ctx->rx.consumed = 0;
 }
 
+#define TX_IOV_MAX 64
+
+static size_t txbuf_wire(const struct isc_txbuf *b)
+{
+	return b->len + b->ext_len;
+}
+
+/* Adds the unwritten parts of b to iov; returns the new count. */
+static int txbuf_iov(const struct isc_txbuf *b, struct iovec *iov, int n)
+{
+	size_t off = b->off;
+	const uint8_t *part[3] = { b->data, b->ext, b->data + b->head };
+	size_t plen[3] = { b->head, b->ext_len, b->len - b->head };
+
+	for (int i = 0; i < 3 && n < TX_IOV_MAX; i++) {
+		if (off >= plen[i]) {
+			off -= plen[i];
+			continue;
+		}
+		iov[n].iov_base = (void *)(part[i] + off);
+		iov[n].iov_len = plen[i] - off;
+		off = 0;
+		n++;
+	}
+	return n;
+}
+
+static void txbuf_free(struct isc_txbuf *b)
+{
+	/* Queued PDUs may carry CHAP responses: wipe before freeing (only
+	 * our own bytes; ext is the caller's data). */
+	isc_memzero(b->data, b->len);
+	free(b);
+}
+
 int isc_transport_flush(isc_ctx *ctx)
 {
 	while (ctx->tx_head && ctx->fd >= 0) {
-		struct iovec iov[16];
+		struct iovec iov[TX_IOV_MAX];
 		int n = 0;
 		ssize_t w;
 
-		for (struct isc_txbuf *b = ctx->tx_head; b && n < 16; b = b->next, n++) {
-			iov[n].iov_base = b->data + b->off;
-			iov[n].iov_len = b->len - b->off;
-		}
+		for (struct isc_txbuf *b = ctx->tx_head; b && n < TX_IOV_MAX - 2; b = b->next)
+			n = txbuf_iov(b, iov, n);
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 		/* MSG_NOSIGNAL: a reset peer must give EPIPE, not kill the process. */
 		w = sendmsg(ctx->fd, &mh, MSG_NOSIGNAL);
@@ -121,20 +160,38 @@ int isc_transport_flush(isc_ctx *ctx)
 		ctx->tx_bytes -= (size_t)w;
 		while (w > 0 && ctx->tx_head) {
 			struct isc_txbuf *b = ctx->tx_head;
-			size_t left = b->len - b->off;
+			size_t left = txbuf_wire(b) - b->off;
 			if ((size_t)w >= left) {
 				w -= (ssize_t)left;
 				ctx->tx_head = b->next;
 				if (!ctx->tx_head)
 					ctx->tx_tail = NULL;
-				isc_memzero(b->data, b->len);
-				free(b);
+				txbuf_free(b);
 			} else {
 				b->off += (size_t)w;
 				w = 0;
 			}
 		}
 	}
+	return ISC_OK;
+}
+
+static int enqueue(isc_ctx *ctx, struct isc_txbuf *b)
+{
+	if (ctx->cfg.log_fn && ctx->cfg.log_level >= ISC_LOG_TRACE) {
+		char line[256];
+		isc_pdu_describe(b->data, line, sizeof(line));
+		isc_log(ctx, ISC_LOG_TRACE, "-> %s", line);
+	}
+	if (ctx->tx_tail)
+		ctx->tx_tail->next = b;
+	else
+		ctx->tx_head = b;
+	ctx->tx_tail = b;
+	ctx->tx_bytes += txbuf_wire(b);
+	/* Write now when the queue was empty: saves a poll round trip. */
+	if (ctx->state != ISC_ST_CONNECTING && ctx->tx_head == b && !ctx->cfg.defer_send)
+		return isc_transport_flush(ctx);
 	return ISC_OK;
 }
 
@@ -154,22 +211,49 @@ int isc_transport_send(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8
 		return ISC_ERR_NOMEM;
 	b->next = NULL;
 	b->off = 0;
+	b->ext = NULL;
+	b->ext_len = 0;
 	b->len = isc_pdu_build(b->data, bhs, NULL, 0, data, data_len, &ctx->dg);
-	if (ctx->cfg.log_fn && ctx->cfg.log_level >= ISC_LOG_TRACE) {
-		char line[256];
-		isc_pdu_describe(b->data, line, sizeof(line));
-		isc_log(ctx, ISC_LOG_TRACE, "-> %s", line);
+	b->head = b->len;
+	return enqueue(ctx, b);
+}
+
+int isc_transport_send_ref(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8_t *data,
+			   size_t data_len)
+{
+	size_t head = ISC_BHS_LEN + (ctx->dg.header ? ISC_DIGEST_LEN : 0);
+	size_t tail = pad4(data_len) + (ctx->dg.data && data_len ? ISC_DIGEST_LEN : 0);
+	struct isc_txbuf *b;
+
+	if (data_len == 0 || data_len > ISC_MAX_DSL)
+		return isc_transport_send(ctx, bhs, data, data_len);
+	if (ctx->fd < 0)
+		return isc_set_error(ctx, ISC_ERR_CLOSED, 0, "connection to %s is closed",
+				     ctx->portal);
+	b = malloc(sizeof(*b) + head + tail);
+	if (!b)
+		return ISC_ERR_NOMEM;
+	b->next = NULL;
+	b->off = 0;
+	b->ext = data;
+	b->ext_len = data_len;
+	/* Header (and its digest) built as for a data-less PDU, then the
+	 * real DataSegmentLength. */
+	memcpy(b->data, bhs, ISC_BHS_LEN);
+	b->data[ISC_OFF_TOTAL_AHS] = 0;
+	isc_put_be24(b->data + ISC_OFF_DSL, (uint32_t)data_len);
+	if (ctx->dg.header)
+		isc_crc32c_put(b->data + ISC_BHS_LEN, isc_crc32c(b->data, ISC_BHS_LEN));
+	b->head = head;
+	memset(b->data + head, 0, pad4(data_len));
+	if (ctx->dg.data) {
+		/* RFC 7143 section 11.1: the digest covers the data and its pad. */
+		uint32_t crc = isc_crc32c_update(0xFFFFFFFFu, data, data_len);
+		crc = isc_crc32c_update(crc, b->data + head, pad4(data_len)) ^ 0xFFFFFFFFu;
+		isc_crc32c_put(b->data + head + pad4(data_len), crc);
 	}
-	if (ctx->tx_tail)
-		ctx->tx_tail->next = b;
-	else
-		ctx->tx_head = b;
-	ctx->tx_tail = b;
-	ctx->tx_bytes += b->len;
-	/* Write now when the queue was empty: saves a poll round trip. */
-	if (ctx->state != ISC_ST_CONNECTING && ctx->tx_head == b && !ctx->cfg.defer_send)
-		return isc_transport_flush(ctx);
-	return ISC_OK;
+	b->len = head + tail;
+	return enqueue(ctx, b);
 }
 
 int isc_transport_read(isc_ctx *ctx)
@@ -196,6 +280,10 @@ int isc_transport_read(isc_ctx *ctx)
 			return isc_set_error(ctx, ISC_ERR_CLOSED, 0,
 					     "target %s closed the connection", ctx->portal);
 		isc_rx_commit(&ctx->rx, (size_t)r);
+		/* Less than there was room for: the socket is (very likely)
+		 * empty, so the caller can skip the recv() that would only
+		 * say EAGAIN; level-triggered polling reports anything later. */
+		ctx->rx_drained = (size_t)r < room;
 		return r > 0x7fffffff ? 0x7fffffff : (int)r;
 	}
 }
