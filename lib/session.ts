@@ -348,6 +348,9 @@ export class Session extends EventEmitter {
   readonly parameters: Readonly<NegotiatedParameters>;
   #native: NativeSession | null;
   #closing: Promise<void> | null = null;
+  /** Set when the core gave up on the session: pending commands then keep
+   * the real error instead of ISCSI_SESSION_CLOSED. */
+  #failed = false;
   readonly #commandTimeoutMs: number;
   readonly #logger?: Logger;
 
@@ -384,6 +387,7 @@ export class Session extends EventEmitter {
     } else {
       const e = err();
       emit(this.#logger, 'error', `session failed: ${e.message}`, { target: this.target, portal: this.portal });
+      this.#failed = true;
       if (this.listenerCount('error') > 0) this.emit('error', e);
       // The native context is dead; release it and report close once.
       void this.close();
@@ -456,7 +460,7 @@ export class Session extends EventEmitter {
 
   #ioError(err: unknown, ctx: ErrorContext, timeoutMs: number): IscsiError {
     const e = fromNative(err, ctx);
-    if (this.#closing && e.code !== ErrorCodes.SESSION_CLOSED && e.code !== ErrorCodes.ABORT_ERR) return sessionClosedError(ctx);
+    if (this.#closing && !this.#failed && e.code !== ErrorCodes.SESSION_CLOSED && e.code !== ErrorCodes.ABORT_ERR) return sessionClosedError(ctx);
     if (e.code === ErrorCodes.ETIMEDOUT) return timeoutError(ctx, timeoutMs);
     return e;
   }

@@ -81,6 +81,16 @@ struct isc_txbuf {
 	uint8_t data[];
 };
 
+/* Direct placement of one large Data-In (direct.c). */
+struct isc_direct {
+	int active;
+	uint8_t hdr[ISC_BHS_LEN + ISC_DIGEST_LEN];
+	uint8_t *dst;
+	size_t dsl, got;
+	uint8_t trail[8];      /* pad (<= 3) + data digest (4) */
+	size_t trail_len, trail_got;
+};
+
 struct isc_ctx {
 	/* configuration (owned copies) */
 	struct isc_config cfg;        /* string/secret pointers below */
@@ -113,6 +123,7 @@ struct isc_ctx {
 	struct isc_txbuf *tx_head, *tx_tail;
 	size_t tx_bytes;
 	int rx_drained;               /* the last recv() returned less than asked */
+	struct isc_direct direct;
 
 	struct isc_task *tasks;       /* pending, in submission order */
 	size_t task_count;
@@ -162,6 +173,13 @@ int isc_transport_flush(isc_ctx *ctx);              /* write what the socket tak
 /* One recv() into rx: bytes read (> 0), 0 when nothing is available, or a
  * negative isc_err (peer close = ISC_ERR_CLOSED). */
 int isc_transport_read(isc_ctx *ctx);
+
+/* direct.c */
+void isc_direct_reset(isc_ctx *ctx);
+/* 1 when the PDU at the head of rx is a large Data-In now being received
+ * straight into its task's buffer (then call isc_direct_continue). */
+int isc_direct_begin(isc_ctx *ctx);
+int isc_direct_continue(isc_ctx *ctx, struct isc_pdu *out);
 
 /* session.c */
 void isc_fail_all(isc_ctx *ctx, int code);

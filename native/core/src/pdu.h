@@ -177,6 +177,8 @@ struct isc_rx {
 	size_t consumed;       /* bytes of the last PDU returned, dropped on next call */
 	size_t max_data_len;   /* receive limit for DataSegmentLength */
 	struct isc_digests dg;
+	int no_scrub;          /* 1 after login: consumed bytes are SCSI data, not
+	                          CHAP material, and need not be zeroed */
 };
 
 void isc_rx_init(struct isc_rx *rx, size_t max_data_len);

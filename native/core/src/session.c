@@ -109,8 +109,13 @@ void isc_fail_all(isc_ctx *ctx, int code)
 {
 	/* Callbacks may queue new tasks on a closed context; those fail at once
 	 * inside the submit call, so this loop terminates. */
-	while (ctx->tasks)
-		isc_task_complete(ctx, ctx->tasks, code, NULL);
+	while (ctx->tasks) {
+		struct isc_task *t = ctx->tasks;
+		/* A command being aborted keeps the outcome its caller was told
+		 * (timed out / cancelled), whatever ended the connection. */
+		isc_task_complete(ctx, t, t->kind == ISC_TASK_SCSI && t->aborting ? t->abort_err : code,
+				  NULL);
+	}
 }
 
 static const char *target_label(const isc_ctx *ctx);
@@ -311,6 +316,7 @@ static int start_login(isc_ctx *ctx)
 	 * after the Login Phase). */
 	ctx->dg.header = ctx->dg.data = 0;
 	ctx->rx.dg = ctx->dg;
+	ctx->rx.no_scrub = 0; /* a (re)login carries CHAP material again */
 	return send_login_request(ctx);
 }
 
@@ -422,6 +428,10 @@ static int handle_login_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 		ctx->dg.data = ctx->neg.data_digest;
 		ctx->rx.dg = ctx->dg;
 		ctx->rx.max_data_len = ctx->neg.max_recv_data_segment_length;
+		/* Earlier bytes in the buffer were scrubbed as they were consumed;
+		 * from here on it carries only SCSI traffic. */
+		isc_memzero(ctx->rx.buf, ctx->rx.consumed);
+		ctx->rx.no_scrub = 1;
 		isc_login_free(&ctx->login);
 		ctx->login_active = 0;
 		ctx->state = ISC_ST_FFP;
@@ -816,8 +826,10 @@ static int handle_tmf_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 	 * it may still send data: only closing the connection guarantees the
 	 * caller's buffer is not written after we hand it back. */
 	if (response != 0 && response != 1) {
-		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
-				     "target %s refused ABORT TASK (response %u); dropping the "
+		/* ISC_ERR_IO, not PROTOCOL: the target behaved legally, and a
+		 * reinstatement (which clears its tasks) is the right recovery. */
+		return isc_set_error(ctx, ISC_ERR_IO, 0,
+				     "target %s declined ABORT TASK (TMF response %u); dropping the "
 				     "connection so the command cannot complete later",
 				     ctx->portal, response);
 	}
@@ -950,7 +962,9 @@ static int handle_data_in(isc_ctx *ctx, const struct isc_pdu *pdu)
 				     "Data-In from %s past the expected length (offset %u + %zu > %zu)",
 				     ctx->portal, off, pdu->data_len, t->in_cap);
 	if (pdu->data_len) {
-		memcpy(t->res->data + off, pdu->data, pdu->data_len);
+		/* Direct placement (direct.c) already put the data there. */
+		if (pdu->data != t->res->data + off)
+			memcpy(t->res->data + off, pdu->data, pdu->data_len);
 		if (off + pdu->data_len > t->res->data_len)
 			t->res->data_len = off + pdu->data_len;
 	}
@@ -1297,7 +1311,15 @@ static int process_input(isc_ctx *ctx)
 
 	while (ctx->fd >= 0 && handled < DISPATCH_BUDGET) {
 		struct isc_pdu pdu;
-		int rc = isc_rx_next(&ctx->rx, &pdu);
+		int rc;
+
+		if (ctx->direct.active || isc_direct_begin(ctx)) {
+			rc = isc_direct_continue(ctx, &pdu);
+			if (rc == 0)
+				break; /* drained mid-PDU: poll brings us back */
+		} else {
+			rc = isc_rx_next(&ctx->rx, &pdu);
+		}
 
 		if (rc < 0) {
 			if (rc == ISC_ERR_DIGEST)

@@ -99,6 +99,7 @@ void isc_transport_close(isc_ctx *ctx)
 	ctx->tx_bytes = 0;
 	ctx->rx.len = 0;
 	ctx->rx.consumed = 0;
+	isc_direct_reset(ctx);
 }
 
 #define TX_IOV_MAX 64
