@@ -379,6 +379,12 @@ async function main() {
     log(`parts that failed: ${failedParts.join(', ')}`);
     process.exitCode = 1;
   }
+  // Part 2: block I/O side by side with libiscsi (its own tgtd and LUN).
+  if (!argv.includes('--no-block-io')) {
+    log('\n== block I/O (bench/block-io.js) ==');
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'block-io.js'), ...(QUICK ? ['--quick'] : [])], { stdio: 'inherit' });
+    if (r.status !== 0) process.exitCode = 1;
+  }
 }
 
 main().catch((err) => {
