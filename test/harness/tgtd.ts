@@ -7,6 +7,11 @@
  * 0.0.0.0:3260, retries, SIGKILL by pid). This file adds the IPv6 portal,
  * targets, LUNs, accounts and digests, and a watchdog that kills tgtd if
  * the jest worker dies without stop().
+ *
+ * kill() and restart() simulate a target crash for the recovery tests: the
+ * daemon dies by SIGKILL, and a new one comes back on the SAME iSCSI
+ * port(s) with the same targets, LUNs and backing files (every configuring
+ * tgtadm command is recorded and replayed).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,9 +42,29 @@ export interface TargetSpec {
   digests?: boolean;
 }
 
+/**
+ * By default the restarted daemon opens the iSCSI port only once every
+ * target and LUN is back. A real tgtd started by an init script listens
+ * first and is configured afterwards (tgt-admin); these recreate the two
+ * windows that leaves, each on its own so a test knows which one it hit.
+ */
+export interface RestartOptions {
+  /** Listen this long with no target at all, then close the port again
+   * while the targets are replayed (tgtd accepts and then closes login
+   * connections for unknown targets). */
+  emptyMs?: number;
+  /** Listen this long with the targets and LUNs created but not yet bound
+   * to initiators (`--op bind`): tgtd answers logins with status 0x0203
+   * "target not found", as it hides targets from initiators outside their
+   * ACL. */
+  unboundMs?: number;
+}
+
 export interface Tgtd {
-  pid: number;
-  controlPort: number;
+  /** The current daemon's pid (changes on restart()). */
+  readonly pid: number;
+  /** The current daemon's -C control port (changes on restart()). */
+  readonly controlPort: number;
   port: number;
   port6?: number;
   /** "127.0.0.1:PORT" */
@@ -52,6 +77,13 @@ export interface Tgtd {
   addTarget(name: string, spec?: TargetSpec): Promise<number>;
   removeTarget(tid: number): Promise<void>;
   backingFile(tid: number, lun: number): string;
+  /** SIGKILL the daemon (as a crash would) and wait for it to exit. The
+   * directory with the backing files stays; stop() still cleans up. */
+  kill(): Promise<void>;
+  /** A new daemon (after kill()) on the same iSCSI port(s), with every
+   * configuring tgtadm command so far replayed: same targets, LUNs,
+   * parameters and backing files. */
+  restart(opts?: RestartOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,29 +91,62 @@ export function freePort(host: '127.0.0.1' | '::1'): Promise<number> {
   return proc.freePort(host);
 }
 
-export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iscsi-tgtd-'));
+/** A writable directory for the temp dir: `want` if usable, else os.tmpdir(). */
+function usableBase(want: string | undefined): string {
+  if (!want) return os.tmpdir();
+  try {
+    fs.accessSync(want, fs.constants.W_OK);
+    return want;
+  } catch {
+    return os.tmpdir();
+  }
+}
+
+export interface StartOptions {
+  ipv6?: boolean;
+  /** Parent of the temp dir holding the log and backing files, e.g.
+   * '/dev/shm' so large LUNs live in RAM; falls back to os.tmpdir() when
+   * not writable (see Tgtd.dir for where it went). */
+  baseDir?: string;
+}
+
+/** A different control port per attempt (1000..31999; tgtd refuses > 32767). */
+const pickControl = (n: number): number => 1000 + ((process.pid + n * 20011) % 31000);
+
+export async function startTgtd(opts: StartOptions = {}): Promise<Tgtd> {
+  const dir = fs.mkdtempSync(path.join(usableBase(opts.baseDir), 'iscsi-tgtd-'));
   const logFile = path.join(dir, 'tgtd.log');
   const started = await proc.startTgtdProcess({
     dir,
     logFile,
     ipv6: !!opts.ipv6,
-    // A different control port per attempt (1000..31999; tgtd refuses > 32767).
-    pickControl: (n) => 1000 + ((process.pid + n * 20011) % 31000),
+    pickControl,
   });
   if (!started) {
     throw new Error(`could not start tgtd; see ${logFile}`);
   }
-  const { child, pid, control, port, port6 } = started;
+  const { port, port6 } = started;
+  let { child, pid, control } = started;
   // If this process dies without stop() (a crashed jest worker), nothing
   // else would kill tgtd: the watchdog does, and removes the temp dir.
-  const watchdog = proc.spawnWatchdog(process.pid, pid, dir);
+  let watchdog = proc.spawnWatchdog(process.pid, pid, dir);
+  let alive = true;
+  /** Every tgtadm command that changes the configuration, in order, for
+   * restart() to replay. */
+  const config: string[][] = [];
   let nextTid = 1;
   const accounts = new Set<string>();
   const files = new Map<string, string>();
   let stopped = false;
 
-  const tgtadm = (args: string[]): Promise<string> => proc.tgtadmRaw(control, args);
+  const tgtadm = async (args: string[]): Promise<string> => {
+    const out = await proc.tgtadmRaw(control, args);
+    const op = args[args.indexOf('--op') + 1];
+    if (op !== 'show') config.push([...args]);
+    return out;
+  };
+
+  const portals = (): string[] => [`127.0.0.1:${port}`, ...(port6 !== undefined ? [`[::1]:${port6}`] : [])];
 
   async function ensureAccount(c: Credentials): Promise<void> {
     if (accounts.has(c.username)) return;
@@ -90,8 +155,12 @@ export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
   }
 
   const h: Tgtd = {
-    pid,
-    controlPort: control,
+    get pid() {
+      return pid;
+    },
+    get controlPort() {
+      return control;
+    },
     port,
     port6,
     portal: `127.0.0.1:${port}`,
@@ -138,11 +207,67 @@ export async function startTgtd(opts: { ipv6?: boolean } = {}): Promise<Tgtd> {
       if (!f) throw new Error(`no backing file for tid ${tid} lun ${lun}`);
       return f;
     },
+    async kill() {
+      if (!alive) return;
+      alive = false;
+      // The watchdog first: it removes the directory (our backing files)
+      // as soon as it sees tgtd gone. Until restart() or stop(), nothing
+      // removes the directory if this process dies.
+      proc.killPid(watchdog.pid);
+      const exited = proc.waitForExit(child, 5000);
+      proc.killPid(pid);
+      await exited;
+    },
+    async restart(ro = {}) {
+      if (stopped) throw new Error('tgtd was stopped');
+      if (alive) await h.kill();
+      // tgtd takes its portals from the command line only at start, and
+      // listens at once. To control when OUR port opens, it starts on a
+      // throwaway port, and our port is added with `--mode portal` (tgtd
+      // 1.0.x adds and removes portals at runtime) before or after the
+      // targets are replayed.
+      const next = await proc.startTgtdProcess({ dir, logFile, ipv6: false, pickControl });
+      if (!next) throw new Error(`could not restart tgtd; see ${logFile}`);
+      ({ child, pid, control } = next);
+      alive = true;
+      watchdog = proc.spawnWatchdog(process.pid, pid, dir);
+      const raw = (args: string[]): Promise<string> => proc.tgtadmRaw(control, args);
+      let throwaway = true;
+      const setPortals = async (open: boolean): Promise<void> => {
+        for (const p of portals()) await raw(['--op', open ? 'new' : 'delete', '--mode', 'portal', '--param', `portal=${p}`]);
+        if (throwaway) {
+          await raw(['--op', 'delete', '--mode', 'portal', '--param', `portal=127.0.0.1:${next.port}`]);
+          throwaway = false;
+        }
+        const shown = await raw(['--op', 'show', '--mode', 'portal']);
+        for (const p of portals()) {
+          if (shown.includes(`${p},`) !== open) throw new Error(`restarted tgtd: portal ${p} not ${open ? 'open' : 'closed'}: ${shown}`);
+        }
+      };
+      if (ro.emptyMs !== undefined) {
+        await setPortals(true);
+        await proc.sleep(ro.emptyMs);
+        await setPortals(false);
+      }
+      // Everything before the first bind, then (optionally) the unbound
+      // window, then the rest.
+      const argOf = (a: string[], k: string): string | undefined => a[a.indexOf(k) + 1];
+      let firstBind = config.findIndex((a) => argOf(a, '--op') === 'bind' && argOf(a, '--mode') === 'target');
+      if (firstBind < 0) firstBind = config.length;
+      for (const args of config.slice(0, firstBind)) await raw(args);
+      if (ro.unboundMs !== undefined) {
+        await setPortals(true);
+        await proc.sleep(ro.unboundMs);
+      }
+      for (const args of config.slice(firstBind)) await raw(args);
+      if (ro.unboundMs === undefined) await setPortals(true);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       const exited = proc.waitForExit(child, 5000);
-      proc.killPid(pid);
+      // After kill() the pid is gone and may have been reused: leave it.
+      if (alive) proc.killPid(pid);
       proc.killPid(watchdog.pid);
       await exited;
       if (!process.env.ISC_KEEP_TGTD_DIR) fs.rmSync(dir, { recursive: true, force: true });
