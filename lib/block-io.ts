@@ -477,7 +477,11 @@ export function createReadStream(session: Session, lun: number, opts?: ReadStrea
     },
     read() {
       wantMore = true;
-      deliver();
+      // Not synchronously: Node calls _read() while the chunk it is about
+      // to hand out still counts in readableLength, so pump() could see a
+      // full buffer, issue nothing, and no later push would ever call
+      // _read() again (a stall behind a slow consumer).
+      process.nextTick(deliver);
     },
     destroy(err, cb) {
       finished = true;
@@ -492,7 +496,7 @@ export function createReadStream(session: Session, lun: number, opts?: ReadStrea
       wantMore &&
       !finished &&
       !stream.destroyed &&
-      inFlight < c.queueDepth &&
+      queue.length < c.queueDepth && // in flight + landed but not yet pushed (order)
       nextLba < endLba &&
       stream.readableLength < stream.readableHighWaterMark
     ) {

@@ -142,6 +142,10 @@ static int retryable(int code)
 	case ISC_ERR_CLOSED:
 	case ISC_ERR_DIGEST:
 	case ISC_ERR_TARGET_ERROR: /* login class 3: e.g. service unavailable */
+	/* Only reached after a successful login: a target that is "not
+	 * found" now is one being restarted (its portal up before its
+	 * configuration), as open-iscsi also keeps retrying then. */
+	case ISC_ERR_TARGET_NOT_FOUND:
 		return 1;
 	default:
 		return 0;
