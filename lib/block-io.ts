@@ -449,7 +449,6 @@ export function createReadStream(session: Session, lun: number, opts?: ReadStrea
   let chunkBlocks = 0;
   let nextLba = 0n;
   let endLba = 0n; // exclusive
-  let inFlight = 0;
   let wantMore = false;
   let finished = false;
   const queue: Array<{ settled: boolean; data?: Buffer; err?: unknown; p: Promise<void> }> = [];
@@ -503,7 +502,6 @@ export function createReadStream(session: Session, lun: number, opts?: ReadStrea
       const lba = nextLba;
       const n = Number(endLba - lba < BigInt(chunkBlocks) ? endLba - lba : BigInt(chunkBlocks));
       nextLba += BigInt(n);
-      inFlight++;
       const entry: (typeof queue)[number] = { settled: false, p: Promise.resolve() };
       const data = Buffer.allocUnsafe(n * bl);
       entry.p = rwCommand(session, lun, lba, n, bl, null, data, undefined, c.timeoutMs).then(
@@ -515,7 +513,6 @@ export function createReadStream(session: Session, lun: number, opts?: ReadStrea
         },
       ).finally(() => {
         entry.settled = true;
-        inFlight--;
         deliver();
       });
       queue.push(entry);

@@ -258,6 +258,12 @@ export interface SessionOptions {
   abortTimeoutMs?: number;
 }
 
+/** A per-command timeout as the addon takes it: 1 .. 2^31-1 ms (0 would
+ * mean "the session default" to the core). */
+function nativeTimeout(ms: number): number {
+  return Math.max(1, Math.min(ms, 2147483647));
+}
+
 function msOption(v: unknown, name: string, min: number, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2147483647) {
@@ -413,7 +419,7 @@ export class Session extends EventEmitter {
     if (!native || this.#closing) throw sessionClosedError(ctx);
     if (signal?.aborted) throw abortError(ctx);
     const dir: 0 | 1 | 2 = dataOut ? 2 : inLength > 0 ? 1 : 0;
-    const p = native.io(lun, cdb, dir, dataOut, dataIn, inLength, Math.max(1, Math.min(timeoutMs, 2147483647)));
+    const p = native.io(lun, cdb, dir, dataOut, dataIn, inLength, nativeTimeout(timeoutMs));
     let onAbort: (() => void) | undefined;
     if (signal) {
       const id = native.lastTaskId();
@@ -449,7 +455,7 @@ export class Session extends EventEmitter {
     // sense, UNIT ATTENTION) is re-run through the checked path below.
     const inLength = dataIn ? dataIn.length : 0;
     return native
-      .io(lun, cdb, dataOut ? 2 : inLength > 0 ? 1 : 0, dataOut, dataIn, inLength, Math.max(1, Math.min(timeoutMs ?? this.#commandTimeoutMs, 2147483647)))
+      .io(lun, cdb, dataOut ? 2 : inLength > 0 ? 1 : 0, dataOut, dataIn, inLength, nativeTimeout(timeoutMs ?? this.#commandTimeoutMs))
       .then(
         (r) => (typeof r === 'number' ? r : this.#blockIoChecked(name, lun, cdb, dataOut, dataIn, signal, timeoutMs, r)),
         (err: unknown) => {

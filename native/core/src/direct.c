@@ -24,11 +24,6 @@
 
 #define DIRECT_MIN 16384u
 
-static size_t pad4(size_t n)
-{
-	return (4u - (n & 3u)) & 3u;
-}
-
 void isc_direct_reset(isc_ctx *ctx)
 {
 	ctx->direct.active = 0;
@@ -78,7 +73,7 @@ int isc_direct_begin(isc_ctx *ctx)
 	have = avail - hlen;
 	memcpy(d->dst, p + hlen, have);
 	d->got = have;
-	d->trail_len = pad4(dsl) + (rx->dg.data ? ISC_DIGEST_LEN : 0);
+	d->trail_len = isc_pad4(dsl) + (rx->dg.data ? ISC_DIGEST_LEN : 0);
 	d->trail_got = 0;
 	rx->consumed = rx->len; /* everything there was ours */
 	d->active = 1;
@@ -124,7 +119,7 @@ int isc_direct_continue(isc_ctx *ctx, struct isc_pdu *out)
 	}
 	d->active = 0;
 	if (ctx->rx.dg.data) {
-		size_t pad = pad4(d->dsl);
+		size_t pad = isc_pad4(d->dsl);
 		uint32_t crc = isc_crc32c_update(0xFFFFFFFFu, d->dst, d->dsl);
 		crc = isc_crc32c_update(crc, d->trail, pad) ^ 0xFFFFFFFFu;
 		if (crc != isc_crc32c_get(d->trail + pad))

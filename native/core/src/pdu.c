@@ -17,11 +17,6 @@
 
 #define ISC_MAX_AHS_LEN (255u * 4u) /* TotalAHSLength is 1 byte, in words */
 
-static size_t pad4(size_t n)
-{
-	return (4u - (n & 3u)) & 3u;
-}
-
 static int opcode_is_target(uint8_t op)
 {
 	switch (op) {
@@ -74,10 +69,10 @@ long isc_pdu_parse(const uint8_t *buf, size_t len, const struct isc_digests *dg,
 	if (dsl > max_data_len || dsl > ISC_MAX_DSL)
 		return ISC_ERR_TOO_LARGE;
 	/* RFC 7143 section 11.1: no data digest when there is no data. */
-	total = hlen + dsl + pad4(dsl) + (dd && dsl ? ISC_DIGEST_LEN : 0);
+	total = hlen + dsl + isc_pad4(dsl) + (dd && dsl ? ISC_DIGEST_LEN : 0);
 	if (len < total)
 		return 0;
-	if (dd && dsl && !digest_ok(buf + hlen, dsl + pad4(dsl), buf + hlen + dsl + pad4(dsl)))
+	if (dd && dsl && !digest_ok(buf + hlen, dsl + isc_pad4(dsl), buf + hlen + dsl + isc_pad4(dsl)))
 		return ISC_ERR_DIGEST;
 	if (out) {
 		out->bhs = buf;
@@ -96,7 +91,7 @@ size_t isc_pdu_wire_size(size_t ahs_len, size_t data_len, const struct isc_diges
 	/* Lengths the header fields cannot express give 0: no valid PDU. */
 	if (ahs_len > ISC_MAX_AHS_LEN || (ahs_len & 3u) || data_len > ISC_MAX_DSL)
 		return 0;
-	return ISC_BHS_LEN + ahs_len + (hd ? ISC_DIGEST_LEN : 0) + data_len + pad4(data_len) +
+	return ISC_BHS_LEN + ahs_len + (hd ? ISC_DIGEST_LEN : 0) + data_len + isc_pad4(data_len) +
 	       (dd && data_len ? ISC_DIGEST_LEN : 0);
 }
 
@@ -128,8 +123,8 @@ size_t isc_pdu_build(uint8_t *out, const uint8_t bhs[ISC_BHS_LEN], const uint8_t
 		pos += data_len;
 		/* RFC 7143 section 11.1: padding bytes SHOULD be 0 and are
 		 * covered by the data digest. */
-		memset(out + pos, 0, pad4(data_len));
-		pos += pad4(data_len);
+		memset(out + pos, 0, isc_pad4(data_len));
+		pos += isc_pad4(data_len);
 		if (dd) {
 			isc_crc32c_put(out + pos, isc_crc32c(out + start, pos - start));
 			pos += ISC_DIGEST_LEN;
@@ -205,7 +200,7 @@ static size_t rx_head_pdu_size(const struct isc_rx *rx)
 	if (isc_pdu_parse(p, hlen, &rx->dg, rx->max_data_len, 1, NULL) != 0)
 		return 0;
 	dsl = isc_get_be24(p + ISC_OFF_DSL);
-	return hlen + dsl + pad4(dsl) + (rx->dg.data && dsl ? ISC_DIGEST_LEN : 0);
+	return hlen + dsl + isc_pad4(dsl) + (rx->dg.data && dsl ? ISC_DIGEST_LEN : 0);
 }
 
 uint8_t *isc_rx_space(struct isc_rx *rx, size_t want, size_t *room)

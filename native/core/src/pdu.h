@@ -112,6 +112,12 @@ enum isc_login_stage {
 
 /* A parsed PDU. Pointers refer into the buffer that was parsed (or the
  * receiver's internal buffer, valid until the next isc_rx_* call). */
+/* Bytes of padding after a data segment of n bytes (RFC 7143 11.1). */
+static inline size_t isc_pad4(size_t n)
+{
+	return (4u - (n & 3u)) & 3u;
+}
+
 struct isc_pdu {
 	const uint8_t *bhs;       /* ISC_BHS_LEN bytes */
 	const uint8_t *ahs;       /* ahs_len bytes, NULL when none */

@@ -18,11 +18,6 @@
 
 static void txbuf_free(struct isc_txbuf *b);
 
-static size_t pad4(size_t n)
-{
-	return (4u - (n & 3u)) & 3u;
-}
-
 static const char *connect_hint(int err)
 {
 	switch (err) {
@@ -223,7 +218,7 @@ int isc_transport_send_ref(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const u
 			   size_t data_len)
 {
 	size_t head = ISC_BHS_LEN + (ctx->dg.header ? ISC_DIGEST_LEN : 0);
-	size_t tail = pad4(data_len) + (ctx->dg.data && data_len ? ISC_DIGEST_LEN : 0);
+	size_t tail = isc_pad4(data_len) + (ctx->dg.data && data_len ? ISC_DIGEST_LEN : 0);
 	struct isc_txbuf *b;
 
 	if (data_len == 0 || data_len > ISC_MAX_DSL)
@@ -246,12 +241,12 @@ int isc_transport_send_ref(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const u
 	if (ctx->dg.header)
 		isc_crc32c_put(b->data + ISC_BHS_LEN, isc_crc32c(b->data, ISC_BHS_LEN));
 	b->head = head;
-	memset(b->data + head, 0, pad4(data_len));
+	memset(b->data + head, 0, isc_pad4(data_len));
 	if (ctx->dg.data) {
 		/* RFC 7143 section 11.1: the digest covers the data and its pad. */
 		uint32_t crc = isc_crc32c_update(0xFFFFFFFFu, data, data_len);
-		crc = isc_crc32c_update(crc, b->data + head, pad4(data_len)) ^ 0xFFFFFFFFu;
-		isc_crc32c_put(b->data + head + pad4(data_len), crc);
+		crc = isc_crc32c_update(crc, b->data + head, isc_pad4(data_len)) ^ 0xFFFFFFFFu;
+		isc_crc32c_put(b->data + head + isc_pad4(data_len), crc);
 	}
 	b->len = head + tail;
 	return enqueue(ctx, b);
