@@ -7,6 +7,8 @@
  *   node bench/block-io-worker.js '{"mode":"io","op":"read","bytes":4096,"qd":32,"seconds":5,
  *                                   "address":"127.0.0.1","port":3260,"target":"iqn...","lun":1}'
  *
+ * Optional spec fields: busyPollUs, coalesce (openSession options).
+ *
  * mode "io": the same access pattern as iscsi-perf / libiscsi-rw-perf:
  *   sequential from LBA 0, wrapping at the end of the LUN, exactly `qd`
  *   commands in flight (qd loops over session.readInto / session.write,
@@ -32,7 +34,7 @@ function cpuSeconds(since) {
 async function open() {
   return openSession(
     { address: spec.address, port: spec.port, target: spec.target },
-    { initiatorName: INITIATOR, keepaliveIntervalMs: 0 },
+    { initiatorName: INITIATOR, keepaliveIntervalMs: 0, busyPollUs: spec.busyPollUs || 0, coalesce: spec.coalesce !== false },
   );
 }
 

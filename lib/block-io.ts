@@ -338,13 +338,22 @@ async function transfer(
 
 // ------------------------------------------------------------ public API
 
+/** The fast path's single command: straight to Session._fastIo (one
+ * promise reaction) with the same short-read error as rwCommand. */
+function fastCommand<T>(session: Session, lun: number, one: { cdbLba: bigint; blocks: number; bl: number }, dataOut: Buffer | null, dataIn: Buffer | null, result: T): Promise<T> {
+  const write = dataOut !== null;
+  const cdb = cdbRw(write, one.cdbLba, one.blocks);
+  const name = write ? (cdb.length === 10 ? 'WRITE(10)' : 'WRITE(16)') : cdb.length === 10 ? 'READ(10)' : 'READ(16)';
+  return session._fastIo(name, lun, cdb, dataOut, dataIn, result, (got) => shortRead(session, name, lun, one.cdbLba, one.blocks, one.bl, got));
+}
+
 /** Reads `blocks` blocks from `lba`. */
 export function read(session: Session, lun: number, lba: number | bigint, blocks: number, opts?: BlockIoOptions): Promise<Buffer> {
   const k = typeof lun === 'number' ? knownCapacities.get(session)?.get(lun) : undefined;
   if (k && typeof blocks === 'number' && Number.isSafeInteger(blocks) && blocks > 0 && blocks * k.cap.blockLength <= k.chunk) {
     const buf = Buffer.allocUnsafe(blocks * k.cap.blockLength);
     const one = singleCommand(session, lun, lba, buf, opts);
-    if (one) return rwCommand(session, lun, one.cdbLba, one.blocks, one.bl, null, buf, undefined, undefined).then(() => buf);
+    if (one) return fastCommand(session, lun, one, null, buf, buf);
   }
   return readGeneral(session, lun, lba, blocks, opts);
 }
@@ -367,9 +376,7 @@ async function readGeneral(session: Session, lun: number, lba: number | bigint, 
  * `buffer`; resolves with the number of bytes read. */
 export function readInto(session: Session, lun: number, lba: number | bigint, buffer: Buffer, opts?: BlockIoOptions): Promise<number> {
   const one = Buffer.isBuffer(buffer) ? singleCommand(session, lun, lba, buffer, opts) : undefined;
-  if (one) {
-    return rwCommand(session, lun, one.cdbLba, one.blocks, one.bl, null, buffer, undefined, undefined).then(() => buffer.length);
-  }
+  if (one) return fastCommand(session, lun, one, null, buffer, buffer.length);
   return readIntoGeneral(session, lun, lba, buffer, opts);
 }
 
@@ -382,7 +389,7 @@ async function readIntoGeneral(session: Session, lun: number, lba: number | bigi
 /** Writes `data` (a whole number of blocks) at `lba`. */
 export function write(session: Session, lun: number, lba: number | bigint, data: Buffer, opts?: BlockIoOptions): Promise<void> {
   const one = Buffer.isBuffer(data) ? singleCommand(session, lun, lba, data, opts) : undefined;
-  if (one) return rwCommand(session, lun, one.cdbLba, one.blocks, one.bl, data, null, undefined, undefined);
+  if (one) return fastCommand(session, lun, one, data, null, undefined);
   return writeGeneral(session, lun, lba, data, opts);
 }
 

@@ -57,6 +57,10 @@ export interface NativeSessionConfig {
   nopTimeoutMs?: number;
   /** How long an ABORT TASK may take before the connection is dropped. */
   tmfTimeoutMs?: number;
+  /** Busy polling while commands are in flight, in microseconds (0 = off). */
+  busyPollUs?: number;
+  /** 1: SO_RCVLOWAT receive coalescing (core cfg.rx_coalesce). */
+  rxCoalesce?: number;
   /** Connection events, on the JS thread. code: stable error code or ''. */
   onEvent?: (kind: NativeSessionEvent, code: string, attempt: number, message: string) => void;
 }

@@ -125,6 +125,10 @@ bool ParseConfig(const Napi::Object &obj, ConfigHolder *h, std::string *error) {
   if (!GetU32(obj, "nopIntervalMs", &c.nop_interval_ms, 0, 2147483647, error)) return false;
   if (!GetU32(obj, "nopTimeoutMs", &c.nop_timeout_ms, 1, 2147483647, error)) return false;
   if (!GetU32(obj, "tmfTimeoutMs", &c.tmf_timeout_ms, 1, 2147483647, error)) return false;
+  if (!GetU32(obj, "busyPollUs", &h->busy_poll_us, 0, 1000000, error)) return false;
+  uint32_t coalesce = 0;
+  if (!GetU32(obj, "rxCoalesce", &coalesce, 0, 1, error)) return false;
+  h->rx_coalesce = static_cast<int>(coalesce);
   uint32_t level = 0;
   if (!GetU32(obj, "logLevel", &level, 0, 4, error)) return false;
   c.log_level = static_cast<int>(level);

@@ -130,6 +130,8 @@ NativeSession::NativeSession(const Napi::CallbackInfo &info)
     holder.cfg.event_user = this;
   }
   holder.cfg.defer_send = 1;  // see ScheduleFlush()
+  busy_poll_us_ = holder.busy_poll_us;
+  holder.cfg.rx_coalesce = holder.rx_coalesce;
   int rc = isc_ctx_new(&holder.cfg, &ctx_);
   holder.Wipe();  // secret copies owned by the core from here on
   if (rc != ISC_OK) {
@@ -200,6 +202,16 @@ void NativeSession::CloseHandles() {
     uv_timer_stop(timer_);
     uv_close(reinterpret_cast<uv_handle_t *>(timer_), DeleteHandle);
     timer_ = nullptr;
+  }
+  if (prepare_) {
+    uv_prepare_stop(prepare_);
+    uv_close(reinterpret_cast<uv_handle_t *>(prepare_), DeleteHandle);
+    prepare_ = nullptr;
+  }
+  if (idle_) {
+    uv_idle_stop(idle_);
+    uv_close(reinterpret_cast<uv_handle_t *>(idle_), DeleteHandle);
+    idle_ = nullptr;
   }
   if (check_) {
     uv_check_stop(check_);
@@ -275,6 +287,51 @@ void NativeSession::Rearm() {
         uv_unref(reinterpret_cast<uv_handle_t *>(poll_));
     }
   }
+  RearmTimer(pending);
+  if (fd >= 0 && isc_get_negotiated(ctx_) && !prepare_) {
+    prepare_ = new uv_prepare_t;
+    uv_prepare_init(loop_, prepare_);
+    prepare_->data = this;
+    uv_unref(reinterpret_cast<uv_handle_t *>(prepare_));
+    uv_prepare_start(prepare_, &NativeSession::OnPrepare);
+  }
+  if (busy_poll_us_) {
+    if (pending && poll_ && spin_until_ns_ > uv_hrtime()) {
+      if (!idle_) {
+        idle_ = new uv_idle_t;
+        uv_idle_init(loop_, idle_);
+        idle_->data = this;
+        // Never keeps the process alive on its own; an active idle handle
+        // still makes the loop's poll timeout zero.
+        uv_unref(reinterpret_cast<uv_handle_t *>(idle_));
+      }
+      if (!uv_is_active(reinterpret_cast<uv_handle_t *>(idle_))) uv_idle_start(idle_, &NativeSession::OnIdle);
+    } else if (idle_) {
+      uv_idle_stop(idle_);
+    }
+  }
+  // Keep the JS object alive while operations are pending, so the GC
+  // cannot finalize a session with promises still to settle.
+  if (pending && !referenced_) {
+    referenced_ = true;
+    Ref();
+  } else if (!pending && referenced_) {
+    referenced_ = false;
+    Unref();
+  }
+}
+
+void NativeSession::ExtendSpin() {
+  if (busy_poll_us_) spin_until_ns_ = uv_hrtime() + static_cast<uint64_t>(busy_poll_us_) * 1000u;
+}
+
+void NativeSession::OnIdle(uv_idle_t *handle) {
+  auto *self = static_cast<NativeSession *>(handle->data);
+  if (uv_hrtime() >= self->spin_until_ns_ || !self->ctx_ || isc_pending_count(self->ctx_) == 0)
+    uv_idle_stop(handle);
+}
+
+void NativeSession::RearmTimer(bool pending) {
   int64_t t = isc_next_timeout_ms(ctx_, isc_now_ms());
   if (t >= 0) {
     if (!timer_) {
@@ -292,19 +349,17 @@ void NativeSession::Rearm() {
   } else if (timer_) {
     uv_timer_stop(timer_);
   }
-  // Keep the JS object alive while operations are pending, so the GC
-  // cannot finalize a session with promises still to settle.
-  if (pending && !referenced_) {
-    referenced_ = true;
-    Ref();
-  } else if (!pending && referenced_) {
-    referenced_ = false;
-    Unref();
-  }
+}
+
+void NativeSession::OnPrepare(uv_prepare_t *handle) {
+  auto *self = static_cast<NativeSession *>(handle->data);
+  // No JS runs here; the core only computes a level and may setsockopt().
+  if (self->ctx_ && isc_prepare_wait(self->ctx_)) self->RearmTimer(isc_pending_count(self->ctx_) > 0);
 }
 
 void NativeSession::Service(int revents) {
   if (!ctx_) return;
+  if (revents & POLLIN) ExtendSpin();
   Napi::HandleScope scope(env_);
   if (!CanCallJs(env_)) {
     // The environment is going away: close without calling into JS; the
@@ -536,6 +591,7 @@ Napi::Value NativeSession::Io(const Napi::CallbackInfo &info) {
     id = 0;
   }
   last_task_id_ = id;
+  ExtendSpin();
   // Keep this object (and its buffers' owners) alive from now on; the
   // flush in the check phase rearms the poll and timer handles.
   if (!referenced_) {

@@ -85,6 +85,23 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   uv_check_t *check_ = nullptr;
   void ScheduleFlush();
   static void OnCheck(uv_check_t *handle);
+  // Busy polling (config busyPollUs, 0 = off): while commands are in
+  // flight, an active uv_idle handle makes libuv poll the socket with a
+  // zero timeout instead of sleeping, for up to busy_poll_us_ after the
+  // last submission or receive. Trades CPU for round-trip latency: the
+  // answer is seen without the process being woken up (like the kernel's
+  // SO_BUSY_POLL). The loop keeps turning: timers, I/O and JS all run.
+  uint32_t busy_poll_us_ = 0;
+  uint64_t spin_until_ns_ = 0;
+  uv_idle_t *idle_ = nullptr;
+  // Runs isc_prepare_wait() right before the loop blocks (config
+  // rx_coalesce): the socket's wakeup level is set from the commands in
+  // flight once per turn, after every submission of that turn.
+  uv_prepare_t *prepare_ = nullptr;
+  static void OnPrepare(uv_prepare_t *handle);
+  void RearmTimer(bool pending);
+  void ExtendSpin();
+  static void OnIdle(uv_idle_t *handle);
   int poll_fd_ = -1;
   uint32_t poll_gen_ = 0;
   int poll_events_ = 0;

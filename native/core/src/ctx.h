@@ -123,6 +123,11 @@ struct isc_ctx {
 	struct isc_txbuf *tx_head, *tx_tail;
 	size_t tx_bytes;
 	int rx_drained;               /* the last recv() returned less than asked */
+	int rx_backlog;               /* whole PDUs left in rx (dispatch budget ran out) */
+	/* rxwake.c: SO_RCVLOWAT in force, stall deadline, fallback to 1 */
+	int rxwake_level;
+	int64_t rxwake_deadline;
+	int rxwake_suspended;
 	struct isc_direct direct;
 
 	struct isc_task *tasks;       /* pending, in submission order */
@@ -180,6 +185,16 @@ void isc_direct_reset(isc_ctx *ctx);
  * straight into its task's buffer (then call isc_direct_continue). */
 int isc_direct_begin(isc_ctx *ctx);
 int isc_direct_continue(isc_ctx *ctx, struct isc_pdu *out);
+
+/* rxwake.c (receive wakeup steering, SO_RCVLOWAT) */
+#define ISC_RXWAKE_MAX_WAIT_MS 2
+void isc_rxwake_reset(isc_ctx *ctx);          /* new socket */
+void isc_rxwake_received(isc_ctx *ctx);       /* a PDU arrived */
+/* 1 when the stall deadline passed: the level falls back to 1 until the
+ * next PDU (call isc_rxwake_apply, then read). */
+int isc_rxwake_expired(isc_ctx *ctx, int64_t now_ms);
+/* Sets the level for the next wait; 1 when it armed the stall deadline. */
+int isc_rxwake_apply(isc_ctx *ctx);
 
 /* session.c */
 void isc_fail_all(isc_ctx *ctx, int code);

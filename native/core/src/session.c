@@ -1286,6 +1286,15 @@ int64_t isc_next_timeout_ms(const isc_ctx *ctx, int64_t now_ms)
 		if (best < 0 || d < best)
 			best = d;
 	}
+	if (ctx->rx_backlog)
+		return 0;
+	if (ctx->rxwake_deadline) {
+		int64_t d = ctx->rxwake_deadline - now_ms;
+		if (d < 0)
+			d = 0;
+		if (best < 0 || d < best)
+			best = d;
+	}
 	if (ctx->state == ISC_ST_FFP && ctx->cfg.nop_interval_ms) {
 		int64_t at = ctx->ping_outstanding ? ctx->ping_deadline
 						   : ctx->last_rx_ms + ctx->cfg.nop_interval_ms;
@@ -1351,9 +1360,20 @@ static int process_input(isc_ctx *ctx)
 			return rc;
 		handled++;
 	}
-	if (handled && ctx->cfg.nop_interval_ms)
-		ctx->last_rx_ms = isc_now_ms();
+	/* Budget spent with PDUs still buffered: the socket may be empty, so
+	 * no poll would report them; isc_next_timeout_ms() says "now". */
+	ctx->rx_backlog = handled >= DISPATCH_BUDGET;
+	if (handled) {
+		isc_rxwake_received(ctx);
+		if (ctx->cfg.nop_interval_ms)
+			ctx->last_rx_ms = isc_now_ms();
+	}
 	return ISC_OK;
+}
+
+int isc_prepare_wait(isc_ctx *ctx)
+{
+	return ctx ? isc_rxwake_apply(ctx) : 0;
 }
 
 int isc_service(isc_ctx *ctx, int revents)
@@ -1377,7 +1397,13 @@ int isc_service(isc_ctx *ctx, int revents)
 			if (rc)
 				return conn_fail(ctx, rc);
 		}
-		if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		/* A wakeup level that waited too long falls back to 1 (rxwake.c);
+		 * what is already there is read now. */
+		if (isc_rxwake_expired(ctx, isc_now_ms())) {
+			isc_rxwake_apply(ctx);
+			revents |= POLLIN;
+		}
+		if (revents & (POLLIN | POLLHUP | POLLERR) || ctx->rx_backlog) {
 			rc = process_input(ctx);
 			if (rc)
 				return conn_fail(ctx, rc);

@@ -28,7 +28,10 @@ static int run_until_done(isc_ctx *ctx, struct sync_state *st)
 {
 	while (!st->done) {
 		struct pollfd pfd = { .fd = isc_get_fd(ctx), .events = (short)isc_which_events(ctx) };
-		int64_t t = isc_next_timeout_ms(ctx, isc_now_ms());
+		int64_t t;
+
+		isc_prepare_wait(ctx);
+		t = isc_next_timeout_ms(ctx, isc_now_ms());
 		int timeout = t < 0 ? 1000 : (t > 1000 ? 1000 : (int)t);
 		int n;
 

@@ -54,6 +54,7 @@ int isc_transport_connect(isc_ctx *ctx)
 	}
 	ctx->fd = fd;
 	ctx->fd_generation++;
+	isc_rxwake_reset(ctx);
 	ctx->state = ISC_ST_CONNECTING;
 	isc_log(ctx, ISC_LOG_DEBUG, "connecting to %s", ctx->portal);
 	return ISC_OK;
@@ -94,6 +95,7 @@ void isc_transport_close(isc_ctx *ctx)
 	ctx->tx_bytes = 0;
 	ctx->rx.len = 0;
 	ctx->rx.consumed = 0;
+	ctx->rx_backlog = 0;
 	isc_direct_reset(ctx);
 }
 

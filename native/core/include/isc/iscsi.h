@@ -152,6 +152,14 @@ struct isc_config {
 	 * event loop that submits many commands per turn then pays one
 	 * sendmsg() for all of them instead of one each. */
 	int defer_send;
+
+	/* 1: wake the caller once for several answers when many commands are
+	 * in flight, and once per large Data-In, by setting SO_RCVLOWAT from
+	 * what the outstanding commands will return (rxwake.c). Fewer
+	 * wakeups and recv() calls per command; an answer waits at most
+	 * ~2 ms for the ones it is batched with. Takes effect only if the
+	 * event loop calls isc_prepare_wait() before each wait. */
+	int rx_coalesce;
 };
 
 /* Values in force after login. All booleans are 0/1. */
@@ -260,6 +268,10 @@ int64_t isc_next_timeout_ms(const isc_ctx *ctx, int64_t now_ms);
  * Returns 0, or a negative isc_err when the connection failed (pending
  * callbacks have then already run with that error). */
 int isc_service(isc_ctx *ctx, int revents);
+/* Optional, right before waiting on the fd (after the last submission of
+ * the loop turn): tunes the socket's receive wakeup level (cfg.rx_coalesce).
+ * Returns 1 when it armed a timer: isc_next_timeout_ms() has changed. */
+int isc_prepare_wait(isc_ctx *ctx);
 int64_t isc_now_ms(void);
 
 /* ---- operations ----
