@@ -163,7 +163,7 @@ void NativeIscsid::Settle(int rc) {
 void NativeIscsid::Service(int revents) {
   if (!client_) return;
   Napi::HandleScope scope(env_);
-  if (!CanCallJs(env_)) {
+  if (!data_ || !CanCallJs(env_, &data_->js_probe)) {
     Teardown();
     return;
   }

@@ -322,13 +322,25 @@ void NativeSession::Rearm() {
 }
 
 void NativeSession::ExtendSpin() {
-  if (busy_poll_us_) spin_until_ns_ = uv_hrtime() + static_cast<uint64_t>(busy_poll_us_) * 1000u;
+  if (!busy_poll_us_) return;
+  if (spin_skip_ > 0) {
+    spin_skip_--;
+    spin_until_ns_ = 0;
+    return;
+  }
+  spin_until_ns_ = uv_hrtime() + static_cast<uint64_t>(busy_poll_us_) * 1000u;
 }
 
 void NativeSession::OnIdle(uv_idle_t *handle) {
   auto *self = static_cast<NativeSession *>(handle->data);
-  if (uv_hrtime() >= self->spin_until_ns_ || !self->ctx_ || isc_pending_count(self->ctx_) == 0)
+  if (!self->ctx_ || isc_pending_count(self->ctx_) == 0) {
     uv_idle_stop(handle);
+  } else if (uv_hrtime() >= self->spin_until_ns_) {
+    // Spun the whole window for nothing: sleep through the next waits.
+    uv_idle_stop(handle);
+    self->spin_skip_ = self->spin_backoff_;
+    if (self->spin_backoff_ < 256) self->spin_backoff_ *= 2;
+  }
 }
 
 void NativeSession::RearmTimer(bool pending) {
@@ -359,9 +371,13 @@ void NativeSession::OnPrepare(uv_prepare_t *handle) {
 
 void NativeSession::Service(int revents) {
   if (!ctx_) return;
-  if (revents & POLLIN) ExtendSpin();
+  if (revents & POLLIN) {
+    // An answer seen while spinning: polling pays off at this latency.
+    if (idle_ && uv_is_active(reinterpret_cast<uv_handle_t *>(idle_))) spin_backoff_ = 1;
+    ExtendSpin();
+  }
   Napi::HandleScope scope(env_);
-  if (!CanCallJs(env_)) {
+  if (!data_ || !CanCallJs(env_, &data_->js_probe)) {
     // The environment is going away: close without calling into JS; the
     // cleanup hook finds nothing left to do for this session.
     Teardown();

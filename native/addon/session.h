@@ -28,6 +28,7 @@ struct AddonData {
   Napi::FunctionReference session_ctor;
   NativeSession *sessions = nullptr;  // intrusive list
   NativeIscsid *iscsids = nullptr;    // intrusive list (iscsid.h)
+  napi_ref js_probe = nullptr;        // CanCallJs() (loop-util.h)
 };
 
 class NativeSession : public Napi::ObjectWrap<NativeSession> {
@@ -93,6 +94,12 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   // SO_BUSY_POLL). The loop keeps turning: timers, I/O and JS all run.
   uint32_t busy_poll_us_ = 0;
   uint64_t spin_until_ns_ = 0;
+  // Adaptive: a spin that ends without an answer (the target is slower
+  // than the window) makes the next spin_skip_ waits sleep at once, with
+  // the skip doubling up to 256 while spins keep missing, so a slow target
+  // (e.g. large transfers) costs no CPU; an answer caught by a spin resets it.
+  uint32_t spin_skip_ = 0;
+  uint32_t spin_backoff_ = 1;
   uv_idle_t *idle_ = nullptr;
   // Runs isc_prepare_wait() right before the loop blocks (config
   // rx_coalesce): the socket's wakeup level is set from the commands in
