@@ -35,6 +35,10 @@
 #include "ctx.h"
 
 #define ISC_RXWAKE_MAX_BYTES (256u * 1024u)
+/* Answers larger than this are not batched: their cost is the copy, not
+ * the wakeup, and data left in the socket longer only makes the target's
+ * writes wait (measured: 128 KiB READs at depth 32 were slower batched). */
+#define ISC_RXWAKE_MAX_ANSWER (16u * 1024u)
 
 /* Answers to wait for with n commands outstanding (0: do not coalesce).
  * Coarse steps so that the level does not move while a steady queue depth
@@ -96,7 +100,7 @@ static size_t wanted_level(const isc_ctx *ctx, size_t *certain)
 	/* Few commands in flight: nothing to batch. Waiting for the rest of
 	 * a single answer would only stop our copying from overlapping the
 	 * target's sending (measured: slower for one 128 KiB READ). */
-	if (k == 0)
+	if (k == 0 || smallest > ISC_RXWAKE_MAX_ANSWER + hlen + ISC_DIGEST_LEN)
 		return 1;
 	/* The answer being received counts as one of the k. */
 	want = left ? left + (k - 1) * smallest : k * smallest;
