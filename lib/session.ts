@@ -262,18 +262,19 @@ export interface SessionOptions {
   abortTimeoutMs?: number;
   /** Busy polling, in microseconds (0 .. 100000; default 0 = off). While
    * commands are in flight the event loop polls the socket without
-   * sleeping for up to this long after the last submission or answer,
+   * sleeping for up to this long after each submission,
    * like the kernel's SO_BUSY_POLL: the answer is seen without a wakeup,
    * which shortens each round trip at the price of a busy CPU core while
    * I/O is outstanding. Nothing blocks: timers, other I/O and JS keep
-   * running. See docs/benchmarks.md for what it buys. */
+   * running. Adaptive: spins that see no answer back off (slow targets
+   * cost no spinning). See docs/streams.md and docs/benchmarks.md. */
   busyPollUs?: number;
-  /** Receive coalescing (default true): with several commands in flight,
-   * the socket wakes us once for a batch of answers (SO_RCVLOWAT set from
-   * what the commands in flight will return) and once per large Data-In,
-   * instead of once per TCP segment. Fewer system calls and less CPU per
-   * command; an answer may wait up to ~2 ms for the others of its batch
-   * when they do not come (e.g. a READ that fails without data). */
+  /** Receive coalescing (default true): with 6 or more commands in flight
+   * and answers of at most 16 KiB, the socket wakes us once for a batch of
+   * 2, 4 or 8 answers (SO_RCVLOWAT set from what the commands in flight
+   * will return) instead of once per answer. Fewer system calls and less
+   * CPU per command; an answer may wait up to ~2 ms for the others of its
+   * batch when they do not come (e.g. a READ that fails without data). */
   coalesce?: boolean;
 }
 

@@ -371,11 +371,10 @@ void NativeSession::OnPrepare(uv_prepare_t *handle) {
 
 void NativeSession::Service(int revents) {
   if (!ctx_) return;
-  if (revents & POLLIN) {
-    // An answer seen while spinning: polling pays off at this latency.
-    if (idle_ && uv_is_active(reinterpret_cast<uv_handle_t *>(idle_))) spin_backoff_ = 1;
-    ExtendSpin();
-  }
+  // An answer seen while spinning: polling pays off at this latency. (Only
+  // a submission opens a spin window: the later segments of one large
+  // answer arriving must not count as hits and keep a slow target spun on.)
+  if ((revents & POLLIN) && idle_ && uv_is_active(reinterpret_cast<uv_handle_t *>(idle_))) spin_backoff_ = 1;
   Napi::HandleScope scope(env_);
   if (!data_ || !CanCallJs(env_, &data_->js_probe)) {
     // The environment is going away: close without calling into JS; the

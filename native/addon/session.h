@@ -89,7 +89,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   // Busy polling (config busyPollUs, 0 = off): while commands are in
   // flight, an active uv_idle handle makes libuv poll the socket with a
   // zero timeout instead of sleeping, for up to busy_poll_us_ after the
-  // last submission or receive. Trades CPU for round-trip latency: the
+  // last submission. Trades CPU for round-trip latency: the
   // answer is seen without the process being woken up (like the kernel's
   // SO_BUSY_POLL). The loop keeps turning: timers, I/O and JS all run.
   uint32_t busy_poll_us_ = 0;
