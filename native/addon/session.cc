@@ -236,7 +236,14 @@ void NativeSession::ScheduleFlush() {
 
 void NativeSession::OnCheck(uv_check_t *handle) {
   uv_check_stop(handle);
-  static_cast<NativeSession *>(handle->data)->Service(0);
+  auto *self = static_cast<NativeSession *>(handle->data);
+  if (!self->ctx_) return;
+  // The common case only writes: no callback can run, so no JS scope or
+  // probe is needed (this runs once per loop turn that submitted).
+  if (isc_flush(self->ctx_) == 0)
+    self->Rearm();
+  else
+    self->Service(0);
 }
 
 // Point the poll handle at the core's current fd/events, the timer at its
@@ -387,6 +394,10 @@ void NativeSession::Service(int revents) {
   in_core_++;
   isc_service(ctx_, revents);
   in_core_--;
+  // Half of an answer is in: the rest is already on its way, so polling
+  // for it beats sleeping and being woken for each further segment.
+  if (busy_poll_us_ && ctx_ && (revents & POLLIN) && isc_rx_partial(ctx_) > 0)
+    spin_until_ns_ = uv_hrtime() + static_cast<uint64_t>(busy_poll_us_) * 1000u;
   if (close_requested_ && in_core_ == 0) {
     close_requested_ = false;
     FreeContext();

@@ -56,7 +56,7 @@ static size_t answers_for(size_t n)
 
 /* Bytes of the PDU whose header has been seen but whose data has not all
  * arrived: certain to come. */
-static size_t partial_pdu_left(const isc_ctx *ctx)
+size_t isc_rx_partial(const isc_ctx *ctx)
 {
 	const struct isc_direct *d = &ctx->direct;
 	const struct isc_rx *rx = &ctx->rx;
@@ -81,7 +81,7 @@ static size_t wanted_level(const isc_ctx *ctx, size_t *certain)
 	size_t hlen = ISC_BHS_LEN + (ctx->dg.header ? ISC_DIGEST_LEN : 0);
 	size_t n = 0, smallest = (size_t)-1, k, want, left;
 
-	left = partial_pdu_left(ctx);
+	left = isc_rx_partial(ctx);
 	*certain = left;
 	if (ctx->state != ISC_ST_FFP || ctx->rxwake_suspended)
 		return left;

@@ -1371,6 +1371,17 @@ static int process_input(isc_ctx *ctx)
 	return ISC_OK;
 }
 
+int isc_flush(isc_ctx *ctx)
+{
+	if (!ctx || ctx->fd < 0 || ctx->state == ISC_ST_CONNECTING)
+		return ctx && ctx->tx_head ? 1 : 0;
+	if (!ctx->tx_head)
+		return 0;
+	/* A failed write is the connection's end: isc_service() reports it
+	 * and runs the callbacks (reinstatement or failure). */
+	return isc_transport_flush(ctx) == ISC_OK ? 0 : 1;
+}
+
 int isc_prepare_wait(isc_ctx *ctx)
 {
 	return ctx ? isc_rxwake_apply(ctx) : 0;

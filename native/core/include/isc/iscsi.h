@@ -268,10 +268,18 @@ int64_t isc_next_timeout_ms(const isc_ctx *ctx, int64_t now_ms);
  * Returns 0, or a negative isc_err when the connection failed (pending
  * callbacks have then already run with that error). */
 int isc_service(isc_ctx *ctx, int revents);
+/* Writes what cfg.defer_send queued, without running timers or callbacks
+ * (so no callback can run inside it). Returns 0 when done (what the socket
+ * did not take waits for POLLOUT), 1 when the caller must call
+ * isc_service() instead (not connected yet, or the write failed). */
+int isc_flush(isc_ctx *ctx);
 /* Optional, right before waiting on the fd (after the last submission of
  * the loop turn): tunes the socket's receive wakeup level (cfg.rx_coalesce).
  * Returns 1 when it armed a timer: isc_next_timeout_ms() has changed. */
 int isc_prepare_wait(isc_ctx *ctx);
+/* Bytes still to come of a PDU whose header has arrived (0 if none): an
+ * event loop that busy-polls can keep polling while an answer is half in. */
+size_t isc_rx_partial(const isc_ctx *ctx);
 int64_t isc_now_ms(void);
 
 /* ---- operations ----
