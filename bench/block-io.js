@@ -17,7 +17,9 @@
  * per GB) and RSS per idle session.
  *
  * Ours runs twice per round: with the defaults (receive coalescing on) and
- * with openSession({ busyPollUs }) (--busy-poll-us, default 100).
+ * with openSession({ busyPollUs }) (--busy-poll-us, default 100); then our
+ * C core alone (bench/core/isc-core-perf.c, same pattern as the peer).
+ * --target-malloc glibc|tuned: see TGTD_ENV below.
  *
  * Options: --quick (1 round of 1 s: the CI smoke), --rounds N, --seconds S,
  * --out FILE (default bench/results/block-io-latest.json).
@@ -43,6 +45,16 @@ const LUN_MIB = 1024;
 const SHM = fs.existsSync('/dev/shm') ? '/dev/shm' : undefined;
 /** openSession({ busyPollUs }) for the third column. */
 const BUSY_POLL_US = Number(opt('--busy-poll-us', 100));
+/** --target-malloc tuned: tgtd runs with glibc's mmap threshold raised and
+ * heap trimming off (MALLOC_MMAP_THRESHOLD_=4 MiB, MALLOC_TRIM_THRESHOLD_=
+ * 256 MiB). tgtd valloc()s a fresh buffer per command; with glibc's
+ * defaults a 128 KiB buffer is often a new mmap (page faults while it is
+ * filled, TLB shootdowns when it is unmapped), and whether it is depends on
+ * the allocator's history, so the target's cost per command swings up to
+ * 4x between runs. Both initiators always see the same tgtd. */
+const TARGET_MALLOC = opt('--target-malloc', 'glibc');
+if (!['glibc', 'tuned'].includes(TARGET_MALLOC)) throw new Error('--target-malloc must be glibc or tuned');
+const TGTD_ENV = TARGET_MALLOC === 'tuned' ? { MALLOC_MMAP_THRESHOLD_: '4194304', MALLOC_TRIM_THRESHOLD_: '268435456' } : undefined;
 
 const CASES = [];
 for (const op of ['read', 'write']) {
@@ -88,6 +100,18 @@ function runRwPerf(bin, url, c) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
+/** Our C core alone (bench/core/isc-core-perf.c), same pattern and output
+ * as libiscsi-rw-perf: what the engine costs without Node. */
+function runCore(bin, url, c) {
+  const blocks = c.bytes / 512;
+  const r = spawnSync(bin, [c.op === 'write' ? '-w' : '-r', '-m', String(c.qd), '-b', String(blocks), '-t', String(SECONDS), '-i', 'iqn.2026-11.org.example.bench:core', url], {
+    encoding: 'utf8',
+    timeout: (SECONDS + 30) * 1000,
+  });
+  if (r.status !== 0) throw new Error(`isc-core-perf failed (status ${r.status}): ${r.stderr.slice(-400)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 function runOurs(spec) {
   const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'block-io-worker.js'), JSON.stringify(spec)], {
     encoding: 'utf8',
@@ -112,7 +136,8 @@ function prefill(file) {
 
 async function main() {
   const peerBin = execFileSync('bash', [path.join(__dirname, 'peer', 'build.sh')], { encoding: 'utf8' }).trim();
-  const tgtd = await startTgtd();
+  const coreBin = execFileSync('bash', [path.join(__dirname, 'core', 'build.sh')], { encoding: 'utf8' }).trim();
+  const tgtd = await startTgtd({ env: TGTD_ENV });
   try {
     await tgtd.addTarget(TARGET, { luns: [{ sizeMiB: LUN_MIB }], backingDir: SHM });
     const file = fs
@@ -124,23 +149,26 @@ async function main() {
     const url = `iscsi://127.0.0.1:${tgtd.port}/${TARGET}/${LUN}`;
     const base = { address: '127.0.0.1', port: tgtd.port, target: TARGET, lun: LUN };
 
-    console.log(`block I/O: iscsi-initiator vs libiscsi ${debVersion('libiscsi-bin')} on tgtd ${debVersion('tgt')}, ` +
+    console.log(`block I/O: iscsi-initiator vs libiscsi ${debVersion('libiscsi-bin')} on tgtd ${debVersion('tgt')} (malloc: ${TARGET_MALLOC}), ` +
       `${LUN_MIB} MiB LUN on ${SHM ? 'tmpfs' : 'disk'}, ${ROUNDS} round(s) x ${SECONDS} s per tool and case\n`);
     const results = [];
     for (const c of CASES) {
       const peer = [];
       const ours = [];
       const busy = [];
+      const core = [];
       // Alternating, so that drift of the (shared, virtual) machine hits
       // all three alike; medians over the rounds.
       for (let round = 0; round < ROUNDS; round++) {
         peer.push(c.op === 'read' ? runIscsiPerf(url, c) : runRwPerf(peerBin, url, c));
         ours.push(runOurs({ mode: 'io', ...base, ...c, seconds: SECONDS }));
         busy.push(runOurs({ mode: 'io', ...base, ...c, seconds: SECONDS, busyPollUs: BUSY_POLL_US }));
+        core.push(runCore(coreBin, url, c));
       }
       const pIops = median(peer.map((x) => x.iops));
       const oIops = median(ours.map((x) => x.iops));
       const bIops = median(busy.map((x) => x.iops));
+      const cIops = median(core.map((x) => x.iops));
       const cpuPerGB = (xs) => Math.round(median(xs.map((x) => (x.cpuUserS + x.cpuSysS) / ((x.iops * x.seconds * c.bytes) / 1e9))) * 100) / 100;
       const ratio = (x) => Math.round((x / pIops) * 100) / 100;
       const row = {
@@ -154,10 +182,18 @@ async function main() {
         busyPollMBps: r1((bIops * c.bytes) / 1e6),
         ratio: ratio(oIops),
         busyPollRatio: ratio(bIops),
+        coreIops: Math.round(cIops),
+        coreRatio: ratio(cIops),
+        coreCpuSecPerGB: cpuPerGB(core),
         peerCpuSecPerGB: cpuPerGB(peer),
         oursCpuSecPerGB: cpuPerGB(ours),
         busyPollCpuSecPerGB: cpuPerGB(busy),
-        rounds: { peer: peer.map((x) => Math.round(x.iops)), ours: ours.map((x) => Math.round(x.iops)), busyPoll: busy.map((x) => Math.round(x.iops)) },
+        rounds: {
+          peer: peer.map((x) => Math.round(x.iops)),
+          ours: ours.map((x) => Math.round(x.iops)),
+          busyPoll: busy.map((x) => Math.round(x.iops)),
+          core: core.map((x) => Math.round(x.iops)),
+        },
       };
       results.push(row);
       const fmt = (iops, mbps) => `${String(iops).padStart(6)} IOPS ${String(mbps).padStart(6)} MB/s`;
@@ -165,7 +201,8 @@ async function main() {
         `${c.op.padEnd(5)} ${String(c.bytes / 1024).padStart(3)} KiB QD${String(c.qd).padEnd(2)}  ` +
           `${row.peer.padEnd(16)} ${fmt(row.peerIops, row.peerMBps)} | ours ${fmt(row.oursIops, row.oursMBps)} ${row.ratio.toFixed(2)}x | ` +
           `busy-poll ${fmt(row.busyPollIops, row.busyPollMBps)} ${row.busyPollRatio.toFixed(2)}x | ` +
-          `CPU s/GB ${row.peerCpuSecPerGB} / ${row.oursCpuSecPerGB} / ${row.busyPollCpuSecPerGB}`,
+          `C core ${String(row.coreIops).padStart(6)} IOPS ${row.coreRatio.toFixed(2)}x | ` +
+          `CPU s/GB ${row.peerCpuSecPerGB} / ${row.oursCpuSecPerGB} / ${row.busyPollCpuSecPerGB} / ${row.coreCpuSecPerGB}`,
       );
     }
     const stream = runOurs({ mode: 'stream', ...base, qd: 8, seconds: 0 });
@@ -174,10 +211,10 @@ async function main() {
     const idle = runOurs({ mode: 'idle', ...base, sessions: QUICK ? 10 : 50 });
     console.log(`idle sessions: ${r1(idle.rssPerSessionKiB)} KiB RSS and ${r1(idle.heapPerSessionKiB)} KiB JS heap per logged-in session (${idle.sessions} sessions)`);
 
-    const out = { date: new Date().toISOString(), quick: QUICK, rounds: ROUNDS, seconds: SECONDS, node: process.version, cases: results, stream, idle };
+    const out = { date: new Date().toISOString(), quick: QUICK, rounds: ROUNDS, seconds: SECONDS, targetMalloc: TARGET_MALLOC, busyPollUs: BUSY_POLL_US, node: process.version, cases: results, stream, idle };
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
-    for (const [label, key] of [['defaults', 'ratio'], [`busyPollUs ${BUSY_POLL_US}`, 'busyPollRatio']]) {
+    for (const [label, key] of [['defaults', 'ratio'], [`busyPollUs ${BUSY_POLL_US}`, 'busyPollRatio'], ['C core', 'coreRatio']]) {
       const short = results.filter((r) => r[key] < 1.1);
       console.log(`\n${label}: ${results.length - short.length}/${results.length} cases at >= 1.1x libiscsi`);
       if (short.length) console.log(`  below 1.1x: ${short.map((r) => `${r.op} ${r.bytes / 1024}K QD${r.qd} (${r[key]}x)`).join(', ')}`);

@@ -23,7 +23,7 @@ const { freePort, killAllSync } = proc;
  * tgtadm(args), addTarget(iqn, {luns:[{sizeMiB}], chap:{username,password}}),
  * stop() }.
  */
-async function startTgtd() {
+async function startTgtd(opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iscsi-bench-tgtd-'));
   proc.trackDir(dir);
   const logFile = path.join(dir, 'tgtd.log');
@@ -34,6 +34,7 @@ async function startTgtd() {
     // -C above 32767).
     pickControl: (n) => 20000 + ((process.pid * 7 + n * 7919) % 12000),
     track: true,
+    env: opts.env,
   });
   if (!started) {
     const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-400) : '';

@@ -30,6 +30,8 @@ export interface StartTgtdProcessOptions {
   pickControl(attempt: number): number;
   /** Register the pid for killAllSync() and the process 'exit' hook. */
   track?: boolean;
+  /** Extra environment variables for tgtd (merged over ours). */
+  env?: Record<string, string>;
 }
 
 export declare function sleep(ms: number): Promise<void>;

@@ -121,7 +121,7 @@ function checkedControl(control) {
 /** One attempt: spawn tgtd on fresh ports, wait for its control socket and
  * check that it listens on exactly our portals. Returns null (tgtd killed)
  * when it exited, never answered, or fell back to other portals. */
-async function tryStart(dir, logFd, ipv6, pickControl, tracked) {
+async function tryStart(dir, logFd, ipv6, pickControl, tracked, env) {
   attemptCounter += 1;
   const control = checkedControl(pickControl(attemptCounter));
   const port = await freePort('127.0.0.1');
@@ -130,6 +130,7 @@ async function tryStart(dir, logFd, ipv6, pickControl, tracked) {
   if (port6 !== undefined) portals += `,portal=[::1]:${port6}`;
   const child = spawn('tgtd', ['-f', '-C', String(control), '--iscsi', portals], {
     cwd: dir,
+    env: env ? { ...process.env, ...env } : process.env,
     stdio: ['ignore', logFd, logFd],
     detached: false,
   });
@@ -169,12 +170,12 @@ async function tryStart(dir, logFd, ipv6, pickControl, tracked) {
  * { child, pid, control, port, port6? } or null when every attempt failed
  * (dir and log are left to the caller).
  */
-async function startTgtdProcess({ dir, logFile, ipv6 = false, pickControl, track: tracked = false }) {
+async function startTgtdProcess({ dir, logFile, ipv6 = false, pickControl, track: tracked = false, env }) {
   const logFd = fs.openSync(logFile, 'a');
   let started = null;
   try {
     for (let attempt = 0; attempt < START_ATTEMPTS && !started; attempt++) {
-      started = await tryStart(dir, logFd, !!ipv6, pickControl, tracked);
+      started = await tryStart(dir, logFd, !!ipv6, pickControl, tracked, env);
     }
   } finally {
     fs.closeSync(logFd);
