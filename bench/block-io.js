@@ -90,25 +90,14 @@ function runIscsiPerf(url, c) {
   return { tool: 'iscsi-perf', iops, MBps: (iops * c.bytes) / 1e6, seconds: SECONDS, ...parseTimes(r.stdout) };
 }
 
-function runRwPerf(bin, url, c) {
+/** A program with libiscsi-rw-perf's flags and JSON output line: the
+ * libiscsi peer (bench/peer/libiscsi-rw-perf.c) or our C core alone
+ * (bench/core/isc-core-perf.c, what the engine costs without Node). */
+function runPerfProgram(bin, name, url, c) {
   const blocks = c.bytes / 512;
-  const r = spawnSync(bin, [c.op === 'write' ? '-w' : '-r', '-m', String(c.qd), '-b', String(blocks), '-t', String(SECONDS), '-i', 'iqn.2026-11.org.example.bench:libiscsi', url], {
-    encoding: 'utf8',
-    timeout: (SECONDS + 30) * 1000,
-  });
-  if (r.status !== 0) throw new Error(`libiscsi-rw-perf failed (status ${r.status}): ${r.stderr.slice(-400)}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop());
-}
-
-/** Our C core alone (bench/core/isc-core-perf.c), same pattern and output
- * as libiscsi-rw-perf: what the engine costs without Node. */
-function runCore(bin, url, c) {
-  const blocks = c.bytes / 512;
-  const r = spawnSync(bin, [c.op === 'write' ? '-w' : '-r', '-m', String(c.qd), '-b', String(blocks), '-t', String(SECONDS), '-i', 'iqn.2026-11.org.example.bench:core', url], {
-    encoding: 'utf8',
-    timeout: (SECONDS + 30) * 1000,
-  });
-  if (r.status !== 0) throw new Error(`isc-core-perf failed (status ${r.status}): ${r.stderr.slice(-400)}`);
+  const args = [c.op === 'write' ? '-w' : '-r', '-m', String(c.qd), '-b', String(blocks), '-t', String(SECONDS), '-i', `iqn.2026-11.org.example.bench:${name}`, url];
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
+  if (r.status !== 0) throw new Error(`${name} failed (status ${r.status}): ${r.stderr.slice(-400)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
@@ -160,10 +149,10 @@ async function main() {
       // Alternating, so that drift of the (shared, virtual) machine hits
       // all three alike; medians over the rounds.
       for (let round = 0; round < ROUNDS; round++) {
-        peer.push(c.op === 'read' ? runIscsiPerf(url, c) : runRwPerf(peerBin, url, c));
+        peer.push(c.op === 'read' ? runIscsiPerf(url, c) : runPerfProgram(peerBin, 'libiscsi-rw-perf', url, c));
         ours.push(runOurs({ mode: 'io', ...base, ...c, seconds: SECONDS }));
         busy.push(runOurs({ mode: 'io', ...base, ...c, seconds: SECONDS, busyPollUs: BUSY_POLL_US }));
-        core.push(runCore(coreBin, url, c));
+        core.push(runPerfProgram(coreBin, 'isc-core-perf', url, c));
       }
       const pIops = median(peer.map((x) => x.iops));
       const oIops = median(ours.map((x) => x.iops));

@@ -18,7 +18,7 @@ SRCS=("$HERE/isc-core-perf.c" "$ROOT"/native/core/src/*.c)
 
 stale=0
 [[ -x $BIN ]] || stale=1
-for f in "${SRCS[@]}" "$ROOT"/native/core/src/*.h "$ROOT"/native/core/include/isc/*.h "${BASH_SOURCE[0]}"; do
+for f in "${SRCS[@]}" "$HERE/../perf-util.h" "$ROOT"/native/core/src/*.h "$ROOT"/native/core/include/isc/*.h "${BASH_SOURCE[0]}"; do
   [[ $f -nt $BIN ]] && stale=1
 done
 mkdir -p "$OUT_DIR"

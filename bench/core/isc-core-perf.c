@@ -32,6 +32,8 @@
 #include "isc/iscsi.h"
 #include "isc/scsi.h"
 
+#include "../perf-util.h"
+
 #define DEFAULT_INITIATOR "iqn.2026-01.io.iscsi-initiator:isc-core-perf"
 #define MAX_QD 1024
 
@@ -50,28 +52,6 @@ struct run {
 	uint64_t ios;
 	struct slot slots[MAX_QD];
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long parse_long(const char *s, const char *what, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "isc-core-perf: bad %s '%s' (%ld..%ld)\n", what, s, min, max);
-		exit(2);
-	}
-	return v;
-}
 
 static void usage(void)
 {
@@ -98,7 +78,7 @@ static int parse_url(const char *url, char *portal, size_t plen, char *iqn, size
 	portal[slash - p] = '\0';
 	memcpy(iqn, slash + 1, (size_t)(last - slash - 1));
 	iqn[last - slash - 1] = '\0';
-	*lun = (uint64_t)parse_long(last + 1, "LUN", 0, 16383);
+	*lun = (uint64_t)perf_parse_long("isc-core-perf", last + 1, "LUN", 0, 16383);
 	return 0;
 }
 
@@ -169,7 +149,7 @@ static int run_loop(struct run *r, double deadline)
 		int64_t t;
 		int timeout, n;
 
-		if (now_s() >= deadline)
+		if (perf_now_s() >= deadline)
 			r->stopping = 1;
 		isc_prepare_wait(r->ctx);
 		pfd.events = (short)isc_which_events(r->ctx);
@@ -238,9 +218,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'r': op = 0; break;
 		case 'w': op = 1; break;
-		case 'm': qd = parse_long(optarg, "queue depth", 1, MAX_QD); break;
-		case 'b': blocks = parse_long(optarg, "blocks per request", 1, 1L << 20); break;
-		case 't': seconds = (double)parse_long(optarg, "seconds", 1, 86400); break;
+		case 'm': qd = perf_parse_long("isc-core-perf", optarg, "queue depth", 1, MAX_QD); break;
+		case 'b': blocks = perf_parse_long("isc-core-perf", optarg, "blocks per request", 1, 1L << 20); break;
+		case 't': seconds = (double)perf_parse_long("isc-core-perf", optarg, "seconds", 1, 86400); break;
 		case 'i': initiator = optarg; break;
 		default: usage();
 		}
@@ -288,13 +268,13 @@ int main(int argc, char **argv)
 			r.slots[i].buf[k] = (uint8_t)(k % 251 + 1);
 	}
 
-	t0 = now_s();
+	t0 = perf_now_s();
 	for (long i = 0; i < qd; i++)
 		if (issue_one(&r.slots[i]) != 0)
 			break;
 	if (run_loop(&r, t0 + seconds) != 0)
 		goto out;
-	elapsed = now_s() - t0;
+	elapsed = perf_now_s() - t0;
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
 		memset(&ru, 0, sizeof(ru));
 	bytes = (double)r.ios * r.blocks * r.block_size;

@@ -35,7 +35,7 @@ if ! printf '#include <iscsi/iscsi.h>\n#include <iscsi/scsi-lowlevel.h>\n' |
 fi
 
 mkdir -p "$OUT_DIR"
-if [[ ! -x $BIN || $SRC -nt $BIN || ${BASH_SOURCE[0]} -nt $BIN ]]; then
+if [[ ! -x $BIN || $SRC -nt $BIN || $HERE/../perf-util.h -nt $BIN || ${BASH_SOURCE[0]} -nt $BIN ]]; then
   "$CC" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$BIN.tmp" "$SRC" "${ISCSI_FLAGS[@]}" >&2
   mv -f "$BIN.tmp" "$BIN"
 fi

@@ -30,6 +30,8 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "../perf-util.h"
+
 #define DEFAULT_INITIATOR "iqn.2026-01.io.iscsi-initiator:libiscsi-rw-perf"
 /* Per-command timeout (libiscsi checks it from iscsi_service()); a hung
  * target then ends the run with an error instead of hanging it forever. */
@@ -56,28 +58,6 @@ static void usage(void)
 		"usage: libiscsi-rw-perf -r|-w -m <queue_depth> -b <blocks_per_request> "
 		"-t <seconds> [-i <initiator-iqn>] iscsi://HOST:PORT/IQN/LUN\n");
 	exit(2);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long parse_long(const char *s, const char *what, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "libiscsi-rw-perf: bad %s '%s' (%ld..%ld)\n", what, s, min, max);
-		exit(2);
-	}
-	return v;
 }
 
 /* Prints why a command did not end GOOD; for CHECK CONDITION, the sense. */
@@ -183,7 +163,7 @@ static int run_loop(struct run *r, double deadline)
 {
 	while (r->in_flight > 0 && !r->failed) {
 		struct pollfd pfd;
-		double left = deadline - now_s();
+		double left = deadline - perf_now_s();
 		int timeout_ms, n;
 
 		if (left <= 0)
@@ -233,9 +213,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'r': op = 0; break;
 		case 'w': op = 1; break;
-		case 'm': qd = parse_long(optarg, "queue depth", 1, 4096); break;
-		case 'b': blocks = parse_long(optarg, "blocks per request", 1, 1L << 20); break;
-		case 't': seconds_arg = (double)parse_long(optarg, "seconds", 1, 86400); break;
+		case 'm': qd = perf_parse_long("libiscsi-rw-perf", optarg, "queue depth", 1, 4096); break;
+		case 'b': blocks = perf_parse_long("libiscsi-rw-perf", optarg, "blocks per request", 1, 1L << 20); break;
+		case 't': seconds_arg = (double)perf_parse_long("libiscsi-rw-perf", optarg, "seconds", 1, 86400); break;
 		case 'i': initiator = optarg; break;
 		default: usage();
 		}
@@ -292,13 +272,13 @@ int main(int argc, char **argv)
 			r.wbuf[k] = (unsigned char)(k % 251 + 1);
 	}
 
-	t0 = now_s();
+	t0 = perf_now_s();
 	for (i = 0; i < qd; i++)
 		if (issue_one(&r) != 0)
 			break;
 	if (run_loop(&r, t0 + seconds_arg) != 0)
 		goto out_url; /* the session state is unknown: no logout */
-	elapsed = now_s() - t0;
+	elapsed = perf_now_s() - t0;
 
 	iscsi_logout_sync(r.iscsi);
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
