@@ -83,8 +83,17 @@ export interface Tgtd {
   /** A new daemon (after kill()) on the same iSCSI port(s), with every
    * configuring tgtadm command so far replayed: same targets, LUNs,
    * parameters and backing files. */
-  restart(opts?: RestartOptions): Promise<void>;
+  restart(opts?: RestartOptions): Promise<RestartResult>;
   stop(): Promise<void>;
+}
+
+/** What restart() saw. */
+export interface RestartResult {
+  /** process.hrtime in ms, taken right before the tgtadm call that opened
+   * our portal(s) for the last time: no initiator can have reached the
+   * restarted target earlier (restart() itself returns a few tgtadm calls
+   * later). */
+  portalOpenedAt: number;
 }
 
 export function freePort(host: '127.0.0.1' | '::1'): Promise<number> {
@@ -233,7 +242,9 @@ export async function startTgtd(opts: StartOptions = {}): Promise<Tgtd> {
       watchdog = proc.spawnWatchdog(process.pid, pid, dir);
       const raw = (args: string[]): Promise<string> => proc.tgtadmRaw(control, args);
       let throwaway = true;
+      let portalOpenedAt = 0;
       const setPortals = async (open: boolean): Promise<void> => {
+        if (open) portalOpenedAt = Number(process.hrtime.bigint() / 1000000n);
         for (const p of portals()) await raw(['--op', open ? 'new' : 'delete', '--mode', 'portal', '--param', `portal=${p}`]);
         if (throwaway) {
           await raw(['--op', 'delete', '--mode', 'portal', '--param', `portal=127.0.0.1:${next.port}`]);
@@ -261,6 +272,7 @@ export async function startTgtd(opts: StartOptions = {}): Promise<Tgtd> {
       }
       for (const args of config.slice(firstBind)) await raw(args);
       if (ro.unboundMs === undefined) await setPortals(true);
+      return { portalOpenedAt };
     },
     async stop() {
       if (stopped) return;
