@@ -275,7 +275,11 @@ int isc_transport_read(isc_ctx *ctx)
 					     "receiving from %s failed: %s", ctx->portal, strerror(e));
 		}
 		if (r == 0)
-			return isc_set_error(ctx, ISC_ERR_CLOSED, 0,
+			/* In Full Feature Phase that is a lost connection (like a
+			 * reset: ISCSI_CONNECTION_ERROR, reinstated); during login
+			 * (e.g. LIO refusing without a status) the session is
+			 * just closed. */
+			return isc_set_error(ctx, ctx->state == ISC_ST_FFP ? ISC_ERR_IO : ISC_ERR_CLOSED, 0,
 					     "target %s closed the connection", ctx->portal);
 		isc_rx_commit(&ctx->rx, (size_t)r);
 		/* Less than there was room for: the socket is (very likely)
