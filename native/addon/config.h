@@ -21,8 +21,8 @@ struct ConfigHolder {
   std::vector<uint8_t> secret, reverse_secret;
   Napi::Value log;
   Napi::Value event;  // onEvent(kind, code, attempt, message)
-  uint32_t busy_poll_us = 0;
-  int rx_coalesce = 0;  // addon-only: see NativeSession::busy_poll_us_
+  uint32_t busy_poll_us = 0;  // addon-only: see NativeSession::busy_poll_us_
+  int rx_coalesce = 0;        // isc_config.rx_coalesce
   void Wipe();
   ~ConfigHolder() { Wipe(); }
 };

@@ -132,6 +132,7 @@ NativeSession::NativeSession(const Napi::CallbackInfo &info)
   holder.cfg.defer_send = 1;  // see ScheduleFlush()
   busy_poll_us_ = holder.busy_poll_us;
   holder.cfg.rx_coalesce = holder.rx_coalesce;
+  rx_coalesce_ = holder.rx_coalesce != 0;
   int rc = isc_ctx_new(&holder.cfg, &ctx_);
   holder.Wipe();  // secret copies owned by the core from here on
   if (rc != ISC_OK) {
@@ -295,7 +296,7 @@ void NativeSession::Rearm() {
     }
   }
   RearmTimer(pending);
-  if (fd >= 0 && isc_get_negotiated(ctx_) && !prepare_) {
+  if (rx_coalesce_ && fd >= 0 && isc_get_negotiated(ctx_) && !prepare_) {
     prepare_ = new uv_prepare_t;
     uv_prepare_init(loop_, prepare_);
     prepare_->data = this;
@@ -335,7 +336,7 @@ void NativeSession::ExtendSpin() {
     spin_until_ns_ = 0;
     return;
   }
-  spin_until_ns_ = uv_hrtime() + static_cast<uint64_t>(busy_poll_us_) * 1000u;
+  OpenSpinWindow();
 }
 
 void NativeSession::OnIdle(uv_idle_t *handle) {
@@ -396,8 +397,7 @@ void NativeSession::Service(int revents) {
   in_core_--;
   // Half of an answer is in: the rest is already on its way, so polling
   // for it beats sleeping and being woken for each further segment.
-  if (busy_poll_us_ && ctx_ && (revents & POLLIN) && isc_rx_partial(ctx_) > 0)
-    spin_until_ns_ = uv_hrtime() + static_cast<uint64_t>(busy_poll_us_) * 1000u;
+  if (busy_poll_us_ && ctx_ && (revents & POLLIN) && isc_rx_partial(ctx_) > 0) OpenSpinWindow();
   if (close_requested_ && in_core_ == 0) {
     close_requested_ = false;
     FreeContext();

@@ -108,6 +108,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   static void OnPrepare(uv_prepare_t *handle);
   void RearmTimer(bool pending);
   void ExtendSpin();
+  void OpenSpinWindow() { spin_until_ns_ = uv_hrtime() + static_cast<uint64_t>(busy_poll_us_) * 1000u; }
+  bool rx_coalesce_ = false;  // prepare_ is only needed when coalescing
   static void OnIdle(uv_idle_t *handle);
   int poll_fd_ = -1;
   uint32_t poll_gen_ = 0;

@@ -1,7 +1,7 @@
 /*
  * Receive wakeup steering: SO_RCVLOWAT set from what the outstanding
- * commands will bring back, so the poller wakes once for several answers
- * (or for a whole large Data-In) instead of once per TCP segment.
+ * commands will bring back, so the poller wakes once for several small
+ * answers instead of once per answer.
  *
  * Why: a wakeup costs an epoll_wait() and a recv() plus the scheduler's
  * work; with many commands in flight against a busy target each answer
@@ -21,8 +21,8 @@
  *    the level drops to 1 until the next PDU is received. A stall costs at
  *    most that long, never the session.
  *  - FIN, RST and socket errors wake the poller whatever the level.
- *  - The level is capped (ISC_RXWAKE_MAX_BYTES); the kernel grows the
- *    receive buffer to fit a level up to half of tcp_rmem's maximum.
+ *  - The level is at most 8 answers of ISC_RXWAKE_MAX_ANSWER (about
+ *    128 KiB); the kernel grows the receive buffer to fit it.
  *
  * When: only with cfg.rx_coalesce, and only called right before the caller
  * waits on the fd (isc_prepare_wait), so the count of commands in flight is
@@ -34,7 +34,6 @@
 
 #include "ctx.h"
 
-#define ISC_RXWAKE_MAX_BYTES (256u * 1024u)
 /* Answers larger than this are not batched: their cost is the copy, not
  * the wakeup, and data left in the socket longer only makes the target's
  * writes wait (measured: 128 KiB READs at depth 32 were slower batched). */
@@ -81,10 +80,9 @@ static size_t wanted_level(const isc_ctx *ctx, size_t *certain)
 	size_t hlen = ISC_BHS_LEN + (ctx->dg.header ? ISC_DIGEST_LEN : 0);
 	size_t n = 0, smallest = (size_t)-1, k, want, left;
 
-	left = isc_rx_partial(ctx);
-	*certain = left;
+	*certain = 0;
 	if (ctx->state != ISC_ST_FFP || ctx->rxwake_suspended)
-		return left;
+		return 1; /* nothing to batch, or the stall deadline passed */
 	for (const struct isc_task *t = ctx->tasks; t; t = t->next) {
 		size_t b;
 		if (t->kind != ISC_TASK_SCSI || !t->queued || t->aborting)
@@ -102,11 +100,10 @@ static size_t wanted_level(const isc_ctx *ctx, size_t *certain)
 	 * target's sending (measured: slower for one 128 KiB READ). */
 	if (k == 0 || smallest > ISC_RXWAKE_MAX_ANSWER + hlen + ISC_DIGEST_LEN)
 		return 1;
+	left = isc_rx_partial(ctx);
 	/* The answer being received counts as one of the k. */
 	want = left ? left + (k - 1) * smallest : k * smallest;
 	*certain = left + (left ? (k - 1) : k) * hlen;
-	if (want > ISC_RXWAKE_MAX_BYTES)
-		want = ISC_RXWAKE_MAX_BYTES > left ? ISC_RXWAKE_MAX_BYTES : left;
 	return want;
 }
 
@@ -140,8 +137,6 @@ int isc_rxwake_apply(isc_ctx *ctx)
 	if (ctx->fd < 0 || ctx->state == ISC_ST_CONNECTING)
 		return 0;
 	want = ctx->cfg.rx_coalesce ? wanted_level(ctx, &certain) : 1;
-	if (want < 1)
-		want = 1;
 	if (want <= certain || want == 1) {
 		ctx->rxwake_deadline = 0;
 	} else if (!ctx->rxwake_deadline) {

@@ -153,8 +153,8 @@ struct isc_config {
 	 * sendmsg() for all of them instead of one each. */
 	int defer_send;
 
-	/* 1: wake the caller once for several answers when many commands are
-	 * in flight, and once per large Data-In, by setting SO_RCVLOWAT from
+	/* 1: wake the caller once for several answers (of at most 16 KiB each)
+	 * when 6 or more commands are in flight, by setting SO_RCVLOWAT from
 	 * what the outstanding commands will return (rxwake.c). Fewer
 	 * wakeups and recv() calls per command; an answer waits at most
 	 * ~2 ms for the ones it is batched with. Takes effect only if the
