@@ -154,6 +154,13 @@ function ctxOf(session: Session, operation: string): ErrorContext {
   return { operation, target: session.target, portal: session.portal };
 }
 
+/** Drops a LUN's cached READ CAPACITY: the target reported that it
+ * changed (CAPACITY DATA HAS CHANGED), so the next I/O asks again. */
+export function forgetCapacity(session: Session, lun: number): void {
+  capacities.get(session)?.delete(lun);
+  knownCapacities.get(session)?.delete(lun);
+}
+
 /** The READ CAPACITY data of a LUN, fetched once per session and LUN. */
 export function blockCapacity(session: Session, lun: number, opts?: OperationOptions): Promise<Capacity> {
   checkLun(lun);

@@ -42,6 +42,9 @@ export const ErrorCodes = {
   // Block commands (lib/block-commands.ts): the LUN does not advertise the
   // capability a command needs (e.g. UNMAP without LBPU), so nothing was sent.
   NOT_SUPPORTED: 'ISCSI_NOT_SUPPORTED',
+  // The target asked for a logout (Async Message) and the session ended
+  // (options.targetLogout 'logout', or reconnect off).
+  TARGET_LOGOUT: 'ISCSI_TARGET_LOGOUT',
 } as const;
 
 export interface IscsiErrorDetails {
@@ -137,6 +140,7 @@ const HINTS: Record<string, string> = {
   ECONNREFUSED: 'check the address and port, and that the target daemon is running',
   EHOSTUNREACH: 'check the network route to the target',
   ISCSI_SESSION_CLOSED: 'open a new session',
+  ISCSI_TARGET_LOGOUT: 'the target ended the session (e.g. for maintenance or to move it); open a new session, or use targetLogout: "relogin"',
   ISCSID_NOT_RUNNING: 'start iscsid (systemctl start iscsid, or its socket unit); from a container, share the host network namespace',
   ISCSID_UNSUPPORTED_VERSION: 'this open-iscsi release uses a request layout this library does not know; please report its version',
   ISCSI_PERMISSION_DENIED: 'iscsid only accepts requests from uid 0',

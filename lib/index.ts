@@ -29,6 +29,15 @@ export {
   ProvisioningType,
 } from './block-commands';
 export type { ReconnectInfo } from './session';
+export type {
+  AsyncEventInfo,
+  AsyncEventName,
+  AsyncAction,
+  ScsiEventInfo,
+  LogoutRequestInfo,
+  DropRequestInfo,
+  RenegotiateRequestInfo,
+} from './async-events';
 export type { SessionOptions, NodeAddress, ScsiOptions, ScsiResult, NegotiatedParameters, Inquiry, Capacity } from './session';
 export { IscsiError, ErrorCodes } from './errors';
 export type { OperationOptions, AuthOptions, ChapAlgorithm, DigestOption } from './options';

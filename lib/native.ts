@@ -62,10 +62,27 @@ export interface NativeSessionConfig {
   /** 1: SO_RCVLOWAT receive coalescing (core cfg.rx_coalesce). */
   rxCoalesce?: number;
   /** Connection events, on the JS thread. code: stable error code or ''. */
-  onEvent?: (kind: NativeSessionEvent, code: string, attempt: number, message: string) => void;
+  onEvent?: (kind: NativeSessionEvent, code: string, attempt: number, message: string, info?: NativeAsyncMessage) => void;
+  /** 1: a target's logout request ends the session instead of a re-login. */
+  asyncLogoutClose?: number;
 }
 
-export type NativeSessionEvent = 'connection-lost' | 'reconnected' | 'session-failed';
+export type NativeSessionEvent = 'connection-lost' | 'reconnected' | 'session-failed' | 'logged-out' | 'async-message';
+
+/** An Async Message as the core decoded it (core struct isc_async_event). */
+export interface NativeAsyncMessage {
+  event: number;
+  vcode: number;
+  /** LUN number, -1 when the LUN field is not single-level. */
+  lun: number;
+  parameter1: number;
+  parameter2: number;
+  parameter3: number;
+  action: 'report' | 'logout' | 'relogin' | 'reconnect' | 'fail';
+  delayMs: number;
+  sense?: Buffer;
+  data: Buffer;
+}
 
 export interface NativeErrorInfo {
   /** Stable code, e.g. 'ISCSI_AUTH_FAILED', 'ETIMEDOUT', 'ABORT_ERR'. */

@@ -15,6 +15,7 @@ import * as util from 'node:util';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import * as blockIo from './block-io';
+import { asyncEvents, isCapacityChange, type AsyncEventInfo } from './async-events';
 import * as blockCmd from './block-commands';
 import {
   loadBinding,
@@ -23,6 +24,7 @@ import {
   type NativeSession,
   type NativeSessionConfig,
   type NativeSessionEvent,
+  type NativeAsyncMessage,
 } from './native';
 import {
   ErrorCodes,
@@ -98,6 +100,8 @@ export interface LoginParams {
   busyPollUs?: number;
   coalesce?: boolean;
   onEvent?: NativeSessionConfig['onEvent'];
+  /** What a target's logout request leads to (SessionOptions.targetLogout). */
+  targetLogout?: 'relogin' | 'logout';
   logger?: Logger;
   signal?: AbortSignal;
   deadline: Deadline;
@@ -185,6 +189,7 @@ function createNative(p: LoginParams, address: string): NativeSession {
   if (p.busyPollUs) cfg.busyPollUs = p.busyPollUs;
   if (p.coalesce) cfg.rxCoalesce = 1;
   if (p.onEvent) cfg.onEvent = p.onEvent;
+  if (p.targetLogout === 'logout') cfg.asyncLogoutClose = 1;
   try {
     return new binding.NativeSession(cfg);
   } catch (err) {
@@ -276,6 +281,15 @@ export interface SessionOptions {
    * CPU per command; an answer may wait up to ~2 ms for the others of its
    * batch when they do not come (e.g. a READ that fails without data). */
   coalesce?: boolean;
+  /** What the session does when the target asks for a logout (Async
+   * Message, AsyncEvent 1) or for renegotiation (AsyncEvent 4): 'relogin'
+   * (default, as open-iscsi does) logs out and back in — commands waiting
+   * are reissued, like after a lost connection; needs `reconnect` on.
+   * 'logout' logs out and ends the session: pending commands reject with
+   * ISCSI_TARGET_LOGOUT. Either way new commands wait and those at the
+   * target may finish until the Logout goes out (within half of the time
+   * the target gave). See docs/recovery.md. */
+  targetLogout?: 'relogin' | 'logout';
 }
 
 /** A per-command timeout as the addon takes it: 1 .. 2^31-1 ms (0 would
@@ -365,7 +379,23 @@ const sessionInit = Symbol('sessionInit');
  *   pending command has rejected with a typed error. Emitted only when an
  *   'error' listener exists, so an unobserved session cannot crash the
  *   process (the commands' own rejections carry the error as well).
- * - 'close': the session is closed (close() or the failure above).
+ * - 'close': the session is closed (close(), the failure above, or a
+ *   logout the target asked for with targetLogout 'logout').
+ *
+ * Async Messages from the target (RFC 7143 11.9; see docs/recovery.md):
+ * - 'scsiEvent' (ScsiEventInfo): AsyncEvent 0, a SCSI event with sense data
+ *   (e.g. CAPACITY DATA HAS CHANGED, which also drops the cached READ
+ *   CAPACITY of that LUN; REPORTED LUNS DATA HAS CHANGED).
+ * - 'logoutRequest' (LogoutRequestInfo): AsyncEvent 1; the session logs out
+ *   and, by options.targetLogout, back in ('disconnect' with
+ *   ISCSI_TARGET_LOGOUT, 'reconnect') or not ('close'; pending commands
+ *   reject with ISCSI_TARGET_LOGOUT).
+ * - 'dropRequest' (DropRequestInfo): AsyncEvent 2/3; the connection is
+ *   closed now and the session reinstated after Time2Wait.
+ * - 'renegotiateRequest' (RenegotiateRequestInfo): AsyncEvent 4; handled
+ *   like a logout request (logging in again renegotiates every key).
+ * - 'asyncEvent' (AsyncEventInfo): every Async Message, vendor-specific
+ *   and reserved ones included, after the specific event above.
  */
 export class Session extends EventEmitter {
   readonly target: string;
@@ -392,6 +422,19 @@ export class Session extends EventEmitter {
   }
 
   /** True once close() was called. */
+  #onAsyncMessage(m: NativeAsyncMessage): void {
+    emit(this.#logger, m.action === 'report' ? 'info' : 'warn', `Async Message: AsyncEvent ${m.event}, action ${m.action}`, {
+      target: this.target,
+      portal: this.portal,
+    });
+    const events = asyncEvents(m);
+    // The size changed: the next block I/O must not use the old geometry.
+    if (m.event === 0 && m.lun >= 0 && isCapacityChange((events[events.length - 1][1] as AsyncEventInfo).senseData)) {
+      blockIo.forgetCapacity(this, m.lun);
+    }
+    for (const [name, payload] of events) this.emit(name, payload);
+  }
+
   get closed(): boolean {
     return this.#closing !== null || this.#native === null;
   }
@@ -401,9 +444,16 @@ export class Session extends EventEmitter {
   }
 
   /** @internal Native connection events (wired by openSession). */
-  _onNativeEvent(kind: NativeSessionEvent, code: string, attempt: number, message: string): void {
+  _onNativeEvent(kind: NativeSessionEvent, code: string, attempt: number, message: string, info?: NativeAsyncMessage): void {
     const err = (): IscsiError => fromNative({ code, message }, this.#ctx('session'));
-    if (kind === 'connection-lost') {
+    if (kind === 'async-message') {
+      if (info) this.#onAsyncMessage(info);
+    } else if (kind === 'logged-out') {
+      emit(this.#logger, 'warn', `logged out as the target asked; session closed`, { target: this.target, portal: this.portal });
+      // Pending commands keep ISCSI_TARGET_LOGOUT (not SESSION_CLOSED).
+      this.#failed = true;
+      void this.close();
+    } else if (kind === 'connection-lost') {
       emit(this.#logger, 'warn', `connection lost, reinstating (attempt ${attempt})`, { target: this.target, portal: this.portal });
       this.emit('disconnect', { attempt, error: err() } satisfies ReconnectInfo);
     } else if (kind === 'reconnected') {
@@ -540,6 +590,7 @@ export class Session extends EventEmitter {
       const out = this.#toResult(r);
       if (attempt < 3 && out.status === ScsiStatus.CHECK_CONDITION && out.senseData?.senseKey === SenseKey.UNIT_ATTENTION) {
         emit(this.#logger, 'debug', `${name}: UNIT ATTENTION, retrying`, { target: this.target, lun });
+        if (isCapacityChange(out.senseData)) blockIo.forgetCapacity(this, lun);
         continue;
       }
       throw this.#scsiError(name, lun, out);
@@ -588,6 +639,7 @@ export class Session extends EventEmitter {
         r.senseData?.senseKey === SenseKey.UNIT_ATTENTION
       ) {
         emit(this.#logger, 'debug', `${name}: UNIT ATTENTION, retrying`, { target: this.target, lun });
+        if (isCapacityChange(r.senseData)) blockIo.forgetCapacity(this, lun);
         continue;
       }
       throw this.#scsiError(name, lun, r);
@@ -813,7 +865,10 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
   const ctx: ErrorContext = { operation: 'login', target, portal: portal.text };
   // The native context exists before the Session object: relay its events.
   let session: Session | undefined;
-  const onEvent: NativeSessionConfig['onEvent'] = (kind, code, attempt, message) => session?._onNativeEvent(kind, code, attempt, message);
+  const onEvent: NativeSessionConfig['onEvent'] = (kind, code, attempt, message, info) => session?._onNativeEvent(kind, code, attempt, message, info);
+  if (o.targetLogout !== undefined && o.targetLogout !== 'relogin' && o.targetLogout !== 'logout') {
+    throw invalidArg('options.targetLogout', o.targetLogout, "must be 'relogin' or 'logout'");
+  }
   if (signal?.aborted) throw abortError(ctx);
   const initiatorName = await resolveInitiatorName(o.initiatorName);
   const native = await loginFirst({
@@ -831,6 +886,7 @@ export async function openSession(node: NodeAddress, options?: SessionOptions): 
     busyPollUs,
     coalesce,
     onEvent,
+    targetLogout: o.targetLogout,
     logger,
     signal,
     deadline,

@@ -126,6 +126,9 @@ bool ParseConfig(const Napi::Object &obj, ConfigHolder *h, std::string *error) {
   if (!GetU32(obj, "nopTimeoutMs", &c.nop_timeout_ms, 1, 2147483647, error)) return false;
   if (!GetU32(obj, "tmfTimeoutMs", &c.tmf_timeout_ms, 1, 2147483647, error)) return false;
   if (!GetU32(obj, "busyPollUs", &h->busy_poll_us, 0, 1000000, error)) return false;
+  uint32_t logout_close = 0;
+  if (!GetU32(obj, "asyncLogoutClose", &logout_close, 0, 1, error)) return false;
+  c.async_logout_close = static_cast<int>(logout_close);
   uint32_t coalesce = 0;
   if (!GetU32(obj, "rxCoalesce", &coalesce, 0, 1, error)) return false;
   h->rx_coalesce = static_cast<int>(coalesce);

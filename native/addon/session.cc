@@ -128,6 +128,8 @@ NativeSession::NativeSession(const Napi::CallbackInfo &info)
     event_fn_ = Napi::Persistent(holder.event.As<Napi::Function>());
     holder.cfg.event_fn = &NativeSession::OnEvent;
     holder.cfg.event_user = this;
+    holder.cfg.async_fn = &NativeSession::OnAsync;
+    holder.cfg.async_user = this;
   }
   holder.cfg.defer_send = 1;  // see ScheduleFlush()
   busy_poll_us_ = holder.busy_poll_us;
@@ -434,11 +436,38 @@ void NativeSession::OnEvent(isc_ctx *ctx, int event, int code, uint32_t attempt,
   const isc_error_info *ei = isc_last_error(ctx);
   const char *kind = event == ISC_EVENT_CONNECTION_LOST ? "connection-lost"
                      : event == ISC_EVENT_RECONNECTED   ? "reconnected"
+                     : event == ISC_EVENT_LOGGED_OUT    ? "logged-out"
                                                         : "session-failed";
   self->event_fn_.Call({Napi::String::New(env, kind),
                         Napi::String::New(env, code ? isc_err_code(code) : ""),
                         Napi::Number::New(env, attempt),
                         Napi::String::New(env, ei && ei->message[0] ? ei->message : "")});
+  if (env.IsExceptionPending()) env.GetAndClearPendingException();
+}
+
+// An Async Message (core async.c), reported before the core acts on it:
+// the same callback as OnEvent, kind "async-message", with the decoded
+// message as a fifth argument (sense and data copied: the core's pointers
+// live only during this call).
+void NativeSession::OnAsync(isc_ctx *, const isc_async_event *ev, void *user) {
+  auto *self = static_cast<NativeSession *>(user);
+  if (self->tearing_down_ || self->event_fn_.IsEmpty()) return;
+  Napi::Env env = self->env_;
+  Napi::HandleScope scope(env);
+  static const char *const kActions[] = {"report", "logout", "relogin", "reconnect", "fail"};
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("event", Napi::Number::New(env, ev->event));
+  o.Set("vcode", Napi::Number::New(env, ev->vcode));
+  o.Set("lun", Napi::Number::New(env, static_cast<double>(ev->lun)));
+  o.Set("parameter1", Napi::Number::New(env, ev->param1));
+  o.Set("parameter2", Napi::Number::New(env, ev->param2));
+  o.Set("parameter3", Napi::Number::New(env, ev->param3));
+  o.Set("action", Napi::String::New(env, ev->action >= 0 && ev->action <= ISC_ASYNC_FAIL ? kActions[ev->action] : "report"));
+  o.Set("delayMs", Napi::Number::New(env, ev->delay_ms));
+  if (ev->sense) o.Set("sense", Napi::Buffer<uint8_t>::Copy(env, ev->sense, ev->sense_len));
+  o.Set("data", ev->data ? Napi::Buffer<uint8_t>::Copy(env, ev->data, ev->data_len) : Napi::Buffer<uint8_t>::New(env, 0));
+  self->event_fn_.Call({Napi::String::New(env, "async-message"), Napi::String::New(env, ""),
+                        Napi::Number::New(env, 0), Napi::String::New(env, ""), o});
   if (env.IsExceptionPending()) env.GetAndClearPendingException();
 }
 

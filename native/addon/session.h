@@ -65,6 +65,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   static void OnComplete(isc_ctx *ctx, int status, void *result, void *priv);
   static void OnLog(int level, const char *msg, void *user);
   static void OnEvent(isc_ctx *ctx, int event, int code, uint32_t attempt, void *user);
+  static void OnAsync(isc_ctx *ctx, const isc_async_event *ev, void *user);
 
   void Service(int revents);
   void Rearm();

@@ -197,6 +197,7 @@ int isc_ctx_new(const struct isc_config *cfg, isc_ctx **out)
 	ctx->cfg = *cfg;
 	ctx->fd = -1;
 	ctx->state = ISC_ST_IDLE;
+	ctx->reconnect_delay_override = -1;
 	ctx->err.status_class = -1;
 	ctx->err.status_detail = -1;
 

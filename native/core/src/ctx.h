@@ -63,6 +63,14 @@ struct isc_task {
 	struct isc_scsi_result *res;
 	uint32_t next_datasn;  /* expected Data-In DataSN */
 	int got_status;
+	/* Write accounting: bytes sent or solicited so far (immediate +
+	 * unsolicited, then each R2T's range) and the next R2TSN. With
+	 * DataSequenceInOrder=Yes an R2T must ask for exactly the next bytes. */
+	size_t out_next;
+	uint32_t next_r2tsn;
+	/* Non-zero: the task broke the protocol on a connection being dropped
+	 * for it; it completes with this code (not reissued) once closed. */
+	int fail_code;
 };
 
 /* One buffer waiting to be written. */
@@ -150,6 +158,12 @@ struct isc_ctx {
 
 	struct isc_negotiated neg;
 	struct isc_error_info err;
+	/* The message for the task marked fail_code (one per dropped connection). */
+	char task_fail_msg[sizeof(((struct isc_error_info *)0)->message)];
+	/* async.c: a target-requested logout (AsyncEvent 1/4). */
+	int async_logout;             /* 0 none, 1 waiting for commands, 2 Logout sent */
+	int64_t async_logout_at;      /* send the Logout by then at the latest */
+	int64_t reconnect_delay_override; /* >= 0: next reinstatement delay (Time2Wait) */
 	int in_callback;              /* depth: guards against free from a callback */
 };
 
@@ -199,5 +213,23 @@ int isc_rxwake_apply(isc_ctx *ctx);
 /* session.c */
 void isc_fail_all(isc_ctx *ctx, int code);
 void isc_task_complete(isc_ctx *ctx, struct isc_task *t, int status, void *result);
+/* The connection is unusable (see session.c conn_fail). */
+int isc_conn_fail(isc_ctx *ctx, int code);
+void isc_emit_event(isc_ctx *ctx, int event, int code);
+void isc_update_statsn(isc_ctx *ctx, const struct isc_pdu *pdu);
+/* Sends a Logout (reason 0, close the session) as a new task; returns
+ * the send error (the caller fails the connection). */
+int isc_logout_start(isc_ctx *ctx, isc_cb cb, void *priv);
+/* 1 when any SCSI command is at the target (sent, not yet answered). */
+int isc_commands_at_target(const isc_ctx *ctx);
+
+/* async.c: Async Messages (RFC 7143 11.9) */
+int isc_async_handle(isc_ctx *ctx, const struct isc_pdu *pdu);
+/* Timer: sends the requested Logout when due. */
+int isc_async_run(isc_ctx *ctx, int64_t now);
+int64_t isc_async_next_ms(const isc_ctx *ctx, int64_t now);
+/* After the Logout Response of a target-requested logout: log back in or
+ * end the session. */
+int isc_async_logged_out(isc_ctx *ctx, uint32_t time2wait_s);
 
 #endif

@@ -10,9 +10,9 @@
  * Safety: the destination is the task's result buffer (possibly the
  * caller's, borrowed); the task cannot complete while its Data-In is being
  * received (completion only happens in dispatch, by ABORT TASK response or
- * after the connection is closed, which resets this state first). Bounds
- * (offset + length within the expected transfer) and DataSN order are
- * checked before a byte is placed; digests are checked after, before the
+ * after the connection is closed, which resets this state first). The
+ * offset (exactly the bytes received so far), the length (within the
+ * expected transfer) and DataSN order are checked before a byte is placed; digests are checked after, before the
  * PDU is dispatched. Anything unusual falls back to the normal path.
  */
 #include <errno.h>
@@ -64,9 +64,12 @@ int isc_direct_begin(isc_ctx *ctx)
 	if (!t)
 		return 0;
 	off = isc_get_be32(p + ISC_OFF_BUFOFF);
-	if (off > t->in_cap || dsl > t->in_cap - off ||
+	/* Only the next bytes in order (session.c handle_data_in: a READ's
+	 * data is one contiguous run); anything else takes the normal path,
+	 * which rejects it without placing a byte. */
+	if (off != t->res->data_len || dsl > t->in_cap - off ||
 	    isc_get_be32(p + ISC_OFF_DATASN) != t->next_datasn)
-		return 0; /* handle_data_in reports it */
+		return 0;
 	memcpy(d->hdr, p, hlen);
 	d->dst = t->res->data + off;
 	d->dsl = dsl;

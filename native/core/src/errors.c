@@ -17,7 +17,7 @@ struct err_entry {
 	const char *text;
 };
 
-/* Indexed by -err (ISC_OK = 0 ... ISC_ERR_ISCSID = 27). */
+/* Indexed by -err (ISC_OK = 0 ... ISC_ERR_TARGET_LOGOUT = 28). */
 static const struct err_entry err_table[] = {
 	{ "OK", "success" },
 	{ "ENOMEM", "out of memory" },
@@ -47,6 +47,7 @@ static const struct err_entry err_table[] = {
 	{ "ISCSI_SESSION_NOT_FOUND", "no such session" },
 	{ "ISCSI_TRANSPORT_NOT_FOUND", "iSCSI transport not available (kernel module iscsi_tcp missing?)" },
 	{ "ISCSID_ERROR", "iscsid reported an error" },
+	{ "ISCSI_TARGET_LOGOUT", "the target asked for a logout and the session ended" },
 };
 
 #define ERR_TABLE_LEN (sizeof(err_table) / sizeof(err_table[0]))

@@ -10,6 +10,7 @@
  */
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,12 +106,28 @@ void isc_task_complete(isc_ctx *ctx, struct isc_task *t, int status, void *resul
 	}
 }
 
+/* Completes a task that broke the protocol (fail_code, see
+ * task_violation) with its own message, then puts back the connection's
+ * error for the callbacks and events that follow. */
+static void complete_failed(isc_ctx *ctx, struct isc_task *t)
+{
+	struct isc_error_info saved = ctx->err;
+
+	isc_set_error(ctx, t->fail_code, 0, "%s", ctx->task_fail_msg);
+	isc_task_complete(ctx, t, t->fail_code, NULL);
+	ctx->err = saved;
+}
+
 void isc_fail_all(isc_ctx *ctx, int code)
 {
 	/* Callbacks may queue new tasks on a closed context; those fail at once
 	 * inside the submit call, so this loop terminates. */
 	while (ctx->tasks) {
 		struct isc_task *t = ctx->tasks;
+		if (t->fail_code) {
+			complete_failed(ctx, t);
+			continue;
+		}
 		/* A command being aborted keeps the outcome its caller was told
 		 * (timed out / cancelled), whatever ended the connection. */
 		isc_task_complete(ctx, t, t->kind == ISC_TASK_SCSI && t->aborting ? t->abort_err : code,
@@ -118,9 +135,35 @@ void isc_fail_all(isc_ctx *ctx, int code)
 	}
 }
 
+/*
+ * A task broke the protocol in a way that leaves the connection's state
+ * unknown (Data-In out of place, an R2T for bytes not due): RFC 7143
+ * section 7.1.x treats such format/sequence errors as connection failures.
+ * The task fails with ISC_ERR_PROTOCOL; the connection is dropped as a
+ * connection error, so the other commands are reissued after a
+ * reinstatement. The task completes only after the socket is closed: no
+ * PDU that references its buffers can still be written, and no later PDU
+ * can write into them.
+ */
+static int task_violation(isc_ctx *ctx, struct isc_task *t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int task_violation(isc_ctx *ctx, struct isc_task *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->task_fail_msg, sizeof(ctx->task_fail_msg), fmt, ap);
+	va_end(ap);
+	if (!t->aborting)
+		t->fail_code = ISC_ERR_PROTOCOL;
+	isc_log(ctx, ISC_LOG_WARN, "%s", ctx->task_fail_msg);
+	return isc_set_error(ctx, ISC_ERR_IO, 0, "dropping the connection to %s: %s", ctx->portal,
+			     ctx->task_fail_msg);
+}
+
 static const char *target_label(const isc_ctx *ctx);
 
-static void emit_event(isc_ctx *ctx, int event, int code)
+void isc_emit_event(isc_ctx *ctx, int event, int code)
 {
 	if (!ctx->cfg.event_fn)
 		return;
@@ -142,6 +185,7 @@ static int retryable(int code)
 	case ISC_ERR_CLOSED:
 	case ISC_ERR_DIGEST:
 	case ISC_ERR_TARGET_ERROR: /* login class 3: e.g. service unavailable */
+	case ISC_ERR_TARGET_LOGOUT: /* the target asked us to log out and in again */
 	/* Only reached after a successful login: a target that is "not
 	 * found" now is one being restarted (its portal up before its
 	 * configuration), as open-iscsi also keeps retrying then. */
@@ -155,6 +199,11 @@ static int retryable(int code)
 static uint32_t backoff_ms(const isc_ctx *ctx)
 {
 	uint64_t d = ctx->cfg.reconnect_delay_ms;
+
+	/* The target named the wait (Async Message Time2Wait, Logout
+	 * Response): the first attempt honours it. */
+	if (ctx->reconnect_delay_override >= 0)
+		return (uint32_t)ctx->reconnect_delay_override;
 
 	for (uint32_t i = 1; i < ctx->reconnect_attempt && d < ctx->cfg.reconnect_max_delay_ms; i++)
 		d *= 2;
@@ -170,7 +219,7 @@ static void requeue_tasks(isc_ctx *ctx, int code)
 		struct isc_task *victim = NULL;
 
 		for (struct isc_task *t = ctx->tasks; t; t = t->next) {
-			if (t->kind != ISC_TASK_SCSI || t->aborting) {
+			if (t->kind != ISC_TASK_SCSI || t->aborting || t->fail_code) {
 				victim = t;
 				break;
 			}
@@ -178,12 +227,17 @@ static void requeue_tasks(isc_ctx *ctx, int code)
 		if (!victim)
 			break;
 		/* Callbacks may queue or complete tasks: rescan from the head. */
-		isc_task_complete(ctx, victim,
-				  victim->kind == ISC_TASK_SCSI ? victim->abort_err : code, NULL);
+		if (victim->fail_code)
+			complete_failed(ctx, victim);
+		else
+			isc_task_complete(ctx, victim,
+					  victim->kind == ISC_TASK_SCSI ? victim->abort_err : code, NULL);
 	}
 	for (struct isc_task *t = ctx->tasks; t; t = t->next) {
 		t->queued = 0;
 		t->unsolicited = 0;
+		t->out_next = 0;
+		t->next_r2tsn = 0;
 		t->next_datasn = 0;
 		t->res->status = 0;
 		t->res->response = 0;
@@ -197,9 +251,11 @@ static void requeue_tasks(isc_ctx *ctx, int code)
 /* The connection is unusable: close it, then either schedule a session
  * reinstatement (pending commands wait for it) or fail everything pending.
  * The error details were recorded by whoever detected the failure. */
-static int conn_fail(isc_ctx *ctx, int code)
+int isc_conn_fail(isc_ctx *ctx, int code)
 {
-	int was_logout = ctx->state == ISC_ST_LOGOUT;
+	/* A logout the user asked for ends the session; one the target asked
+	 * for (async.c) may log back in. */
+	int was_logout = ctx->state == ISC_ST_LOGOUT && !ctx->async_logout;
 
 	if (ctx->err.code != code)
 		isc_set_error(ctx, code, 0, "connection to %s failed: %s", ctx->portal,
@@ -210,6 +266,7 @@ static int conn_fail(isc_ctx *ctx, int code)
 		ctx->login_active = 0;
 	}
 	ctx->ping_outstanding = 0;
+	ctx->async_logout = 0;
 	if (ctx->ever_logged_in && !was_logout && ctx->state != ISC_ST_CLOSED &&
 	    ctx->reconnect_attempt < ctx->cfg.max_reconnects && retryable(code)) {
 		ctx->state = ISC_ST_RECONNECT_WAIT;
@@ -220,11 +277,13 @@ static int conn_fail(isc_ctx *ctx, int code)
 			"connection to %s lost (%s); reinstating the session in %u ms (attempt %u of %u)",
 			ctx->portal, isc_strerror(code), backoff_ms(ctx), ctx->reconnect_attempt,
 			ctx->cfg.max_reconnects);
+		ctx->reconnect_delay_override = -1;
 		requeue_tasks(ctx, code);
-		emit_event(ctx, ISC_EVENT_CONNECTION_LOST, code);
+		isc_emit_event(ctx, ISC_EVENT_CONNECTION_LOST, code);
 		return ISC_OK;
 	}
 	ctx->state = ISC_ST_CLOSED;
+	ctx->reconnect_delay_override = -1;
 	if (ctx->reconnecting) {
 		ctx->reconnecting = 0;
 		isc_set_error(ctx, code, ctx->err.sys_errno,
@@ -232,12 +291,12 @@ static int conn_fail(isc_ctx *ctx, int code)
 			      ctx->portal, ctx->reconnect_attempt,
 			      ctx->reconnect_attempt == 1 ? "" : "s", isc_strerror(code));
 		isc_fail_all(ctx, code);
-		emit_event(ctx, ISC_EVENT_SESSION_FAILED, code);
+		isc_emit_event(ctx, ISC_EVENT_SESSION_FAILED, code);
 		return code;
 	}
 	isc_fail_all(ctx, code);
 	if (ctx->ever_logged_in && !was_logout)
-		emit_event(ctx, ISC_EVENT_SESSION_FAILED, code);
+		isc_emit_event(ctx, ISC_EVENT_SESSION_FAILED, code);
 	return code;
 }
 
@@ -250,13 +309,13 @@ static int start_reconnect(isc_ctx *ctx)
 	int rc;
 
 	if (!t)
-		return conn_fail(ctx, ISC_ERR_NOMEM);
+		return isc_conn_fail(ctx, ISC_ERR_NOMEM);
 	isc_log(ctx, ISC_LOG_INFO, "reinstating the session to %s at %s (attempt %u)",
 		target_label(ctx), ctx->portal, ctx->reconnect_attempt);
 	ctx->state = ISC_ST_IDLE;
 	rc = isc_transport_connect(ctx);
 	if (rc)
-		return conn_fail(ctx, rc);
+		return isc_conn_fail(ctx, rc);
 	return ISC_OK;
 }
 
@@ -451,7 +510,7 @@ static int handle_login_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 		isc_task_complete(ctx, t, ISC_OK, NULL);
 		if (ctx->reconnecting) {
 			ctx->reconnecting = 0;
-			emit_event(ctx, ISC_EVENT_RECONNECTED, ISC_OK);
+			isc_emit_event(ctx, ISC_EVENT_RECONNECTED, ISC_OK);
 			ctx->reconnect_attempt = 0;
 		}
 		return ISC_OK;
@@ -508,7 +567,7 @@ static void update_window(isc_ctx *ctx, const struct isc_pdu *pdu)
 		ctx->max_cmdsn = max;
 }
 
-static void update_statsn(isc_ctx *ctx, const struct isc_pdu *pdu)
+void isc_update_statsn(isc_ctx *ctx, const struct isc_pdu *pdu)
 {
 	uint32_t statsn = isc_pdu_u32(pdu, ISC_OFF_STATSN);
 	if (isc_sn_le(ctx->exp_statsn, statsn))
@@ -607,6 +666,8 @@ static int send_scsi_command(isc_ctx *ctx, struct isc_task *t)
 	if (rc)
 		return rc;
 	t->unsolicited = immediate + unsolicited;
+	t->out_next = t->unsolicited;
+	t->next_r2tsn = 0;
 	if (unsolicited)
 		rc = send_scsi_data_out(ctx, t, ISC_RESERVED_TAG, immediate, unsolicited);
 	return rc;
@@ -615,6 +676,10 @@ static int send_scsi_command(isc_ctx *ctx, struct isc_task *t)
 /* Send queued commands while the target's CmdSN window allows. */
 static int pump_commands(isc_ctx *ctx)
 {
+	/* The target asked for a logout: new commands wait for the next login
+	 * (RFC 7143 11.9.1: no new commands on a connection to be logged out). */
+	if (ctx->async_logout)
+		return ISC_OK;
 	for (struct isc_task *t = ctx->tasks; t && ctx->state == ISC_ST_FFP; t = t->next) {
 		if (t->queued || t->kind != ISC_TASK_SCSI)
 			continue;
@@ -660,7 +725,7 @@ int isc_discovery_async(isc_ctx *ctx, isc_cb cb, void *priv)
 	if (rc) {
 		task_unlink(ctx, t);
 		task_free(t);
-		return conn_fail(ctx, rc);
+		return isc_conn_fail(ctx, rc);
 	}
 	return ISC_OK;
 }
@@ -723,7 +788,7 @@ static int scsi_queue(isc_ctx *ctx, const struct isc_scsi_cmd *c, int copy_out, 
 	rc = pump_commands(ctx);
 	if (rc) {
 		/* The callback runs (failed or requeued for reinstatement). */
-		conn_fail(ctx, rc);
+		isc_conn_fail(ctx, rc);
 	}
 	return ISC_OK;
 nomem:
@@ -801,7 +866,7 @@ int isc_task_abort(isc_ctx *ctx, uint32_t id, int err)
 			      target_label(ctx), (unsigned long long)t->lun, isc_strerror(err));
 	rc = abort_task(ctx, t, err);
 	if (rc)
-		conn_fail(ctx, rc);
+		isc_conn_fail(ctx, rc);
 	return ISC_OK;
 }
 
@@ -818,7 +883,7 @@ static int handle_tmf_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 	struct isc_task *t;
 	uint8_t response = pdu->bhs[ISC_OFF_RSP_RESPONSE];
 
-	update_statsn(ctx, pdu);
+	isc_update_statsn(ctx, pdu);
 	t = task_by_tmf(ctx, isc_pdu_u32(pdu, ISC_OFF_ITT));
 	if (!t) {
 		/* The command's own response won the race. */
@@ -860,18 +925,11 @@ static int send_ping(isc_ctx *ctx)
 	return isc_transport_send(ctx, bhs, NULL, 0);
 }
 
-int isc_logout_async(isc_ctx *ctx, isc_cb cb, void *priv)
+int isc_logout_start(isc_ctx *ctx, isc_cb cb, void *priv)
 {
 	uint8_t bhs[ISC_BHS_LEN];
-	struct isc_task *t;
-	int rc;
+	struct isc_task *t = task_new(ctx, ISC_TASK_LOGOUT, cb, priv, ctx->cfg.logout_timeout_ms);
 
-	if (!ctx)
-		return ISC_ERR_INVAL;
-	if (ctx->state != ISC_ST_FFP)
-		return isc_set_error(ctx, ctx->state == ISC_ST_CLOSED ? ISC_ERR_CLOSED : ISC_ERR_STATE,
-				     0, "session to %s is not logged in", ctx->portal);
-	t = task_new(ctx, ISC_TASK_LOGOUT, cb, priv, ctx->cfg.logout_timeout_ms);
 	if (!t)
 		return ISC_ERR_NOMEM;
 	t->queued = 1;
@@ -882,10 +940,36 @@ int isc_logout_async(isc_ctx *ctx, isc_cb cb, void *priv)
 	isc_put_be32(bhs + ISC_OFF_CMDSN, ctx->cmdsn);
 	isc_put_be32(bhs + ISC_OFF_EXPSTATSN, ctx->exp_statsn);
 	ctx->state = ISC_ST_LOGOUT;
-	rc = isc_transport_send(ctx, bhs, NULL, 0);
+	return isc_transport_send(ctx, bhs, NULL, 0);
+}
+
+int isc_logout_async(isc_ctx *ctx, isc_cb cb, void *priv)
+{
+	int rc;
+
+	if (!ctx)
+		return ISC_ERR_INVAL;
+	if (ctx->state == ISC_ST_LOGOUT && ctx->async_logout)
+		return isc_set_error(ctx, ISC_ERR_STATE, 0,
+				     "a logout the target %s asked for is under way", ctx->portal);
+	if (ctx->state != ISC_ST_FFP)
+		return isc_set_error(ctx, ctx->state == ISC_ST_CLOSED ? ISC_ERR_CLOSED : ISC_ERR_STATE,
+				     0, "session to %s is not logged in", ctx->portal);
+	/* The caller's logout replaces one the target asked for and that
+	 * was still waiting for commands: the session ends. */
+	ctx->async_logout = 0;
+	rc = isc_logout_start(ctx, cb, priv);
 	if (rc)
-		return conn_fail(ctx, rc);
+		return isc_conn_fail(ctx, rc);
 	return ISC_OK;
+}
+
+int isc_commands_at_target(const isc_ctx *ctx)
+{
+	for (const struct isc_task *t = ctx->tasks; t; t = t->next)
+		if (t->kind == ISC_TASK_SCSI && t->queued)
+			return 1;
+	return 0;
 }
 
 /* ------------------------------------------------------------- dispatch */
@@ -940,6 +1024,81 @@ static int handle_text_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 	return ISC_OK;
 }
 
+/*
+ * Whether a task's status agrees with the data that moved (RFC 7143
+ * 11.4.5): GOOD with neither U nor O claims the whole EDTL, U claims
+ * EDTL - residual, O claims EDTL. A READ must have received exactly the
+ * claim (its data_len only ever grows contiguously, handle_data_in); a
+ * WRITE must have sent or been asked for at least it. Fills `why` and
+ * returns 1 on a mismatch.
+ */
+static int status_mismatch(const struct isc_task *t, char *why, size_t n)
+{
+	const struct isc_scsi_result *r = t->res;
+	size_t edtl = t->dir == ISC_DIR_READ ? t->in_cap : t->out_len;
+	size_t claim;
+
+	if (r->overflow && r->underflow) {
+		snprintf(why, n, "both residual overflow and underflow set");
+		return 1;
+	}
+	if (r->underflow && r->residual > edtl) {
+		snprintf(why, n, "underflow residual %u larger than the %zu-byte transfer",
+			 r->residual, edtl);
+		return 1;
+	}
+	if (r->response != 0 || r->status != 0 || t->dir == ISC_DIR_NONE)
+		return 0;
+	claim = r->underflow ? edtl - r->residual : edtl;
+	if (t->dir == ISC_DIR_READ && r->data_len != claim) {
+		snprintf(why, n,
+			 "GOOD status claims %zu bytes (expected %zu, residual %u%s) but %zu arrived",
+			 claim, edtl, r->residual, r->underflow ? " under" : "", r->data_len);
+		return 1;
+	}
+	if (t->dir == ISC_DIR_WRITE && t->out_next < claim) {
+		snprintf(why, n, "GOOD status claims %zu bytes written but only %zu were sent", claim,
+			 t->out_next);
+		return 1;
+	}
+	return 0;
+}
+
+/* The status of a SCSI task arrived: complete it. Nothing in the result
+ * beyond data_len came from the target, so in a buffer the core allocated
+ * that tail is zeroed (a borrowed buffer is the caller's, and data_len
+ * says how much of it is valid). */
+static void scsi_finish(isc_ctx *ctx, struct isc_task *t)
+{
+	struct isc_scsi_result *r = t->res;
+	char why[200];
+
+	/* An abort in progress decides the outcome: the caller was told the
+	 * command is being cancelled or has timed out. */
+	if (t->aborting) {
+		isc_task_complete(ctx, t, t->abort_err, NULL);
+		return;
+	}
+	if (status_mismatch(t, why, sizeof(why))) {
+		isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
+			      "SCSI command 0x%02x to %s LUN %llu: %s; the target's answer "
+			      "cannot be trusted",
+			      t->cdb[0], target_label(ctx), (unsigned long long)t->lun, why);
+		isc_task_complete(ctx, t, ISC_ERR_PROTOCOL, NULL);
+		return;
+	}
+	if (r->data && !r->data_borrowed && r->data_len < t->in_cap)
+		memset(r->data + r->data_len, 0, t->in_cap - r->data_len);
+	isc_task_complete(ctx, t, ISC_OK, r);
+}
+
+/*
+ * Data-In (RFC 7143 11.7). We negotiate DataPDUInOrder=Yes and
+ * DataSequenceInOrder=Yes (params.c), so the data of a READ arrives as one
+ * contiguous run: each PDU must start exactly where the previous one ended
+ * (13.19, 13.20). A gap, an overlap or a step back is a protocol error,
+ * never a hole left in the caller's buffer: data_len is the coverage.
+ */
 static int handle_data_in(isc_ctx *ctx, const struct isc_pdu *pdu)
 {
 	uint32_t itt = isc_pdu_u32(pdu, ISC_OFF_ITT);
@@ -957,36 +1116,38 @@ static int handle_data_in(isc_ctx *ctx, const struct isc_pdu *pdu)
 		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
 				     "Data-In from %s for a task that reads no data", ctx->portal);
 	if (datasn != t->next_datasn)
-		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
-				     "Data-In from %s out of order (DataSN %u, expected %u)",
-				     ctx->portal, datasn, t->next_datasn);
+		return task_violation(ctx, t,
+				      "Data-In from %s for command 0x%02x out of order (DataSN %u, "
+				      "expected %u)",
+				      ctx->portal, t->cdb[0], datasn, t->next_datasn);
+	if ((size_t)off != t->res->data_len)
+		return task_violation(ctx, t,
+				      "Data-In from %s for command 0x%02x at offset %u, but %zu bytes "
+				      "have arrived: a %s in the data",
+				      ctx->portal, t->cdb[0], off, t->res->data_len,
+				      (size_t)off > t->res->data_len ? "gap" : "overlap");
+	if (pdu->data_len > t->in_cap - off)
+		return task_violation(ctx, t,
+				      "Data-In from %s for command 0x%02x past the expected length "
+				      "(offset %u + %zu > %zu)",
+				      ctx->portal, t->cdb[0], off, pdu->data_len, t->in_cap);
 	t->next_datasn++;
-	if ((size_t)off > t->in_cap || pdu->data_len > t->in_cap - off)
-		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
-				     "Data-In from %s past the expected length (offset %u + %zu > %zu)",
-				     ctx->portal, off, pdu->data_len, t->in_cap);
 	if (pdu->data_len) {
 		/* Direct placement (direct.c) already put the data there. */
 		if (pdu->data != t->res->data + off)
 			memcpy(t->res->data + off, pdu->data, pdu->data_len);
-		if (off + pdu->data_len > t->res->data_len)
-			t->res->data_len = off + pdu->data_len;
+		t->res->data_len += pdu->data_len;
 	}
 	if (flags & ISC_FLAG_DATAIN_STATUS) {
 		if (!(flags & ISC_FLAG_FINAL))
 			return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
 					     "Data-In from %s with S bit but no F bit", ctx->portal);
-		update_statsn(ctx, pdu);
+		isc_update_statsn(ctx, pdu);
 		t->res->status = pdu->bhs[ISC_OFF_RSP_STATUS];
 		t->res->overflow = !!(flags & ISC_FLAG_OVERFLOW);
 		t->res->underflow = !!(flags & ISC_FLAG_UNDERFLOW);
 		t->res->residual = isc_pdu_u32(pdu, ISC_OFF_RESIDUAL);
-		/* An abort in progress decides the outcome: the caller was told
-		 * the command is being cancelled or has timed out. */
-		if (t->aborting)
-			isc_task_complete(ctx, t, t->abort_err, NULL);
-		else
-			isc_task_complete(ctx, t, ISC_OK, t->res);
+		scsi_finish(ctx, t);
 	}
 	return ISC_OK;
 }
@@ -997,7 +1158,7 @@ static int handle_scsi_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 	struct isc_task *t = task_find(ctx, itt);
 	uint8_t flags = isc_pdu_flags(pdu);
 
-	update_statsn(ctx, pdu);
+	isc_update_statsn(ctx, pdu);
 	if (!t) {
 		isc_log(ctx, ISC_LOG_DEBUG, "SCSI Response for unknown task 0x%08x dropped", itt);
 		return ISC_OK;
@@ -1023,10 +1184,7 @@ static int handle_scsi_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 		memcpy(t->res->sense, pdu->data + 2, slen);
 		t->res->sense_len = slen;
 	}
-	if (t->aborting)
-		isc_task_complete(ctx, t, t->abort_err, NULL);
-	else
-		isc_task_complete(ctx, t, ISC_OK, t->res);
+	scsi_finish(ctx, t);
 	return ISC_OK;
 }
 
@@ -1036,6 +1194,7 @@ static int handle_r2t(isc_ctx *ctx, const struct isc_pdu *pdu)
 	struct isc_task *t = task_find(ctx, itt);
 	uint32_t off = isc_pdu_u32(pdu, ISC_OFF_BUFOFF);
 	uint32_t len = isc_pdu_u32(pdu, ISC_OFF_RESIDUAL); /* Desired Data Transfer Length */
+	uint32_t r2tsn = isc_pdu_u32(pdu, ISC_OFF_DATASN);
 
 	if (!t) {
 		isc_log(ctx, ISC_LOG_DEBUG, "R2T for unknown task 0x%08x ignored", itt);
@@ -1049,12 +1208,22 @@ static int handle_r2t(isc_ctx *ctx, const struct isc_pdu *pdu)
 	 * and Data-Out is sent by reference from the caller's buffer. */
 	if (t->aborting)
 		return ISC_OK;
-	if (len == 0 || (size_t)off > t->out_len || len > t->out_len - off ||
+	/* R2Ts come in R2TSN order and, with DataSequenceInOrder=Yes, each
+	 * asks for the bytes right after the ones already sent or asked for
+	 * (RFC 7143 11.8, 13.20). Anything else would send the caller's bytes
+	 * twice, out of place or not at all. */
+	if (r2tsn != t->next_r2tsn)
+		return task_violation(ctx, t, "R2T from %s out of order (R2TSN %u, expected %u)",
+				      ctx->portal, r2tsn, t->next_r2tsn);
+	if ((size_t)off != t->out_next || len == 0 || len > t->out_len - t->out_next ||
 	    len > ctx->neg.max_burst_length)
-		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
-				     "R2T from %s asks for bytes %u+%u outside the %zu-byte write "
-				     "or above MaxBurstLength",
-				     ctx->portal, off, len, t->out_len);
+		return task_violation(ctx, t,
+				      "R2T from %s asks for bytes %u+%u of a %zu-byte write whose "
+				      "next due byte is %zu (or above MaxBurstLength %u)",
+				      ctx->portal, off, len, t->out_len, t->out_next,
+				      ctx->neg.max_burst_length);
+	t->next_r2tsn++;
+	t->out_next = (size_t)off + len;
 	return send_scsi_data_out(ctx, t, isc_pdu_u32(pdu, ISC_OFF_TTT), off, len);
 }
 
@@ -1066,6 +1235,14 @@ static int handle_logout_response(isc_ctx *ctx, const struct isc_pdu *pdu)
 	if (!t || t->kind != ISC_TASK_LOGOUT)
 		return isc_set_error(ctx, ISC_ERR_PROTOCOL, 0,
 				     "unexpected Logout Response from %s", ctx->portal);
+	if (ctx->async_logout) {
+		/* Our answer to the target's request (async.c); whatever the
+		 * response code, the connection ends here. Time2Wait (11.15.2)
+		 * says when we may log in again. */
+		isc_task_complete(ctx, t, ISC_OK, NULL);
+		isc_async_logged_out(ctx, isc_get_be16(pdu->bhs + ISC_OFF_LOGOUT_T2W));
+		return ISC_OK;
+	}
 	isc_transport_close(ctx);
 	ctx->state = ISC_ST_CLOSED;
 	if (response != 0) {
@@ -1093,7 +1270,7 @@ static int handle_nop_in(isc_ctx *ctx, const struct isc_pdu *pdu)
 	uint32_t itt = isc_pdu_u32(pdu, ISC_OFF_ITT);
 
 	if (itt != ISC_RESERVED_TAG) {
-		update_statsn(ctx, pdu);
+		isc_update_statsn(ctx, pdu);
 		if (ctx->ping_outstanding && itt == ctx->ping_itt)
 			ctx->ping_outstanding = 0;
 	}
@@ -1114,7 +1291,7 @@ static int handle_reject(isc_ctx *ctx, const struct isc_pdu *pdu)
 	uint8_t reason = pdu->bhs[ISC_OFF_REJECT_REASON];
 	struct isc_task *t = NULL;
 
-	update_statsn(ctx, pdu);
+	isc_update_statsn(ctx, pdu);
 	/* The data segment is the rejected header: find the task it belongs to. */
 	if (pdu->data_len >= ISC_BHS_LEN) {
 		uint32_t itt = isc_get_be32(pdu->data + ISC_OFF_ITT);
@@ -1124,25 +1301,6 @@ static int handle_reject(isc_ctx *ctx, const struct isc_pdu *pdu)
 		      ctx->portal, reason);
 	if (t)
 		isc_task_complete(ctx, t, ISC_ERR_PROTOCOL, NULL);
-	return ISC_OK;
-}
-
-static int handle_async(isc_ctx *ctx, const struct isc_pdu *pdu)
-{
-	uint8_t event = pdu->bhs[ISC_OFF_ASYNC_EVENT];
-
-	update_statsn(ctx, pdu);
-	switch (event) {
-	case 1:
-		isc_log(ctx, ISC_LOG_WARN, "target %s requests a logout", ctx->portal);
-		break;
-	case 2:
-	case 3:
-		isc_log(ctx, ISC_LOG_WARN, "target %s will drop the connection", ctx->portal);
-		break;
-	default:
-		isc_log(ctx, ISC_LOG_DEBUG, "async event %u from %s", event, ctx->portal);
-	}
 	return ISC_OK;
 }
 
@@ -1167,7 +1325,7 @@ static int dispatch(isc_ctx *ctx, const struct isc_pdu *pdu)
 	update_window(ctx, pdu);
 	switch (op) {
 	case ISC_OP_TEXT_RSP:
-		update_statsn(ctx, pdu);
+		isc_update_statsn(ctx, pdu);
 		return handle_text_response(ctx, pdu);
 	case ISC_OP_DATA_IN:
 		return handle_data_in(ctx, pdu);
@@ -1176,14 +1334,14 @@ static int dispatch(isc_ctx *ctx, const struct isc_pdu *pdu)
 	case ISC_OP_R2T:
 		return handle_r2t(ctx, pdu);
 	case ISC_OP_LOGOUT_RSP:
-		update_statsn(ctx, pdu);
+		isc_update_statsn(ctx, pdu);
 		return handle_logout_response(ctx, pdu);
 	case ISC_OP_NOP_IN:
 		return handle_nop_in(ctx, pdu);
 	case ISC_OP_REJECT:
 		return handle_reject(ctx, pdu);
 	case ISC_OP_ASYNC_MSG:
-		return handle_async(ctx, pdu);
+		return isc_async_handle(ctx, pdu);
 	case ISC_OP_TMF_RSP:
 		return handle_tmf_response(ctx, pdu);
 	default:
@@ -1209,13 +1367,18 @@ static int run_timers(isc_ctx *ctx)
 			isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
 				      "target %s did not answer a keepalive NOP-Out within %u ms",
 				      ctx->portal, ctx->cfg.nop_timeout_ms);
-			return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+			return isc_conn_fail(ctx, ISC_ERR_TIMEDOUT);
 		}
 		if (!ctx->ping_outstanding && now - ctx->last_rx_ms >= ctx->cfg.nop_interval_ms) {
 			int rc = send_ping(ctx);
 			if (rc)
-				return conn_fail(ctx, rc);
+				return isc_conn_fail(ctx, rc);
 		}
+	}
+	if (ctx->async_logout) {
+		int rc = isc_async_run(ctx, now);
+		if (rc)
+			return isc_conn_fail(ctx, rc);
 	}
 	t = ctx->tasks;
 
@@ -1228,17 +1391,21 @@ static int run_timers(isc_ctx *ctx)
 					      "login to %s at %s timed out after %u ms: check that the "
 					      "portal is an iSCSI target and reachable",
 					      target_label(ctx), ctx->portal, ctx->cfg.login_timeout_ms);
-				return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+				return isc_conn_fail(ctx, ISC_ERR_TIMEDOUT);
 			case ISC_TASK_TEXT:
 				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
 					      "SendTargets on %s timed out after %u ms", ctx->portal,
 					      ctx->cfg.command_timeout_ms);
-				return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+				return isc_conn_fail(ctx, ISC_ERR_TIMEDOUT);
 			case ISC_TASK_LOGOUT:
 				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
 					      "logout from %s not answered within %u ms; connection closed",
 					      ctx->portal, ctx->cfg.logout_timeout_ms);
-				return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+				if (ctx->async_logout) {
+					isc_task_complete(ctx, t, ISC_ERR_TIMEDOUT, NULL);
+					return isc_async_logged_out(ctx, 0);
+				}
+				return isc_conn_fail(ctx, ISC_ERR_TIMEDOUT);
 			default:
 				if (t->aborting) {
 					isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
@@ -1246,7 +1413,7 @@ static int run_timers(isc_ctx *ctx)
 						      "answered within %u ms; dropping the connection",
 						      t->cdb[0], target_label(ctx),
 						      (unsigned long long)t->lun, ctx->cfg.tmf_timeout_ms);
-					return conn_fail(ctx, ISC_ERR_TIMEDOUT);
+					return isc_conn_fail(ctx, ISC_ERR_TIMEDOUT);
 				}
 				isc_set_error(ctx, ISC_ERR_TIMEDOUT, 0,
 					      "SCSI command 0x%02x to %s LUN %llu timed out after %u ms",
@@ -1255,7 +1422,7 @@ static int run_timers(isc_ctx *ctx)
 				{
 					int rc = abort_task(ctx, t, ISC_ERR_TIMEDOUT);
 					if (rc)
-						return conn_fail(ctx, rc);
+						return isc_conn_fail(ctx, rc);
 				}
 				/* The list may have changed under the callback. */
 				next = ctx->tasks;
@@ -1288,6 +1455,11 @@ int64_t isc_next_timeout_ms(const isc_ctx *ctx, int64_t now_ms)
 	}
 	if (ctx->rx_backlog)
 		return 0;
+	{
+		int64_t d = isc_async_next_ms(ctx, now_ms);
+		if (d >= 0 && (best < 0 || d < best))
+			best = d;
+	}
 	if (ctx->rxwake_deadline) {
 		int64_t d = ctx->rxwake_deadline - now_ms;
 		if (d < 0)
@@ -1401,12 +1573,12 @@ int isc_service(isc_ctx *ctx, int revents)
 		else if (rc == ISC_OK)
 			rc = start_login(ctx);
 		if (rc)
-			return conn_fail(ctx, rc);
+			return isc_conn_fail(ctx, rc);
 	} else if (ctx->fd >= 0 && ctx->state != ISC_ST_CONNECTING) {
 		if (revents & POLLOUT) {
 			rc = isc_transport_flush(ctx);
 			if (rc)
-				return conn_fail(ctx, rc);
+				return isc_conn_fail(ctx, rc);
 		}
 		/* A wakeup level that waited too long falls back to 1 (rxwake.c);
 		 * what is already there is read now. */
@@ -1417,12 +1589,12 @@ int isc_service(isc_ctx *ctx, int revents)
 		if (revents & (POLLIN | POLLHUP | POLLERR) || ctx->rx_backlog) {
 			rc = process_input(ctx);
 			if (rc)
-				return conn_fail(ctx, rc);
+				return isc_conn_fail(ctx, rc);
 		}
 		if (ctx->state == ISC_ST_FFP) {
 			rc = pump_commands(ctx);
 			if (rc)
-				return conn_fail(ctx, rc);
+				return isc_conn_fail(ctx, rc);
 		}
 	}
 	rc = run_timers(ctx);
@@ -1432,7 +1604,7 @@ int isc_service(isc_ctx *ctx, int revents)
 	if (ctx->tx_head && ctx->fd >= 0 && ctx->state != ISC_ST_CONNECTING) {
 		rc = isc_transport_flush(ctx);
 		if (rc)
-			return conn_fail(ctx, rc);
+			return isc_conn_fail(ctx, rc);
 	}
 	return ISC_OK;
 }

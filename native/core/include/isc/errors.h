@@ -44,7 +44,10 @@ enum isc_err {
 	ISC_ERR_SESSION_NOT_FOUND = -25,    /* ISCSI_ERR_SESS_NOT_FOUND */
 	ISC_ERR_TRANSPORT_NOT_FOUND = -26,  /* ISCSI_ERR_TRANS_NOT_FOUND (no iscsi_tcp) */
 	ISC_ERR_ISCSID = -27,               /* any other iscsid error (raw code kept) */
-	ISC_ERR__LAST = -28
+	/* The target asked for a logout (Async Message, AsyncEvent 1 or 4) and
+	 * the session ended: commands still pending failed with this. */
+	ISC_ERR_TARGET_LOGOUT = -28,
+	ISC_ERR__LAST = -29
 };
 
 /* Stable code string: "ISCSI_AUTH_FAILED", "ETIMEDOUT", ... Never NULL. */

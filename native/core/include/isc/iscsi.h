@@ -71,12 +71,50 @@ enum isc_event {
 	ISC_EVENT_RECONNECTED = 2,
 	/* Reinstatement gave up (attempts used up or a non-retryable login
 	 * refusal): every pending operation has failed with `code`. */
-	ISC_EVENT_SESSION_FAILED = 3
+	ISC_EVENT_SESSION_FAILED = 3,
+	/* The session logged out because the target asked (Async Message,
+	 * AsyncEvent 1 or 4) and will not log back in (cfg.async_logout_close,
+	 * or reinstatement is off): pending operations failed with
+	 * ISC_ERR_TARGET_LOGOUT (code). */
+	ISC_EVENT_LOGGED_OUT = 4
+};
+
+/* What the initiator does about an Async Message (RFC 7143 11.9). */
+enum isc_async_action {
+	ISC_ASYNC_REPORT = 0,    /* reported only (AsyncEvent 0, 255, reserved) */
+	ISC_ASYNC_LOGOUT = 1,    /* logs out; the session ends (ISC_EVENT_LOGGED_OUT) */
+	ISC_ASYNC_RELOGIN = 2,   /* logs out, then logs back in (same ISID); pending
+	                            commands are reissued (CONNECTION_LOST, RECONNECTED) */
+	ISC_ASYNC_RECONNECT = 3, /* closes the connection now and reinstates the
+	                            session after Time2Wait (AsyncEvent 2/3) */
+	ISC_ASYNC_FAIL = 4       /* AsyncEvent 2/3 with reinstatement off: the
+	                            session fails (ISC_EVENT_SESSION_FAILED) */
+};
+
+/* One Async Message from the target (RFC 7143 section 11.9), as passed to
+ * isc_config.async_fn. Pointers are valid only during the callback. */
+struct isc_async_event {
+	uint8_t event;           /* AsyncEvent: 0 SCSI event, 1 logout requested,
+	                            2 connection drop, 3 session drop, 4 renegotiate,
+	                            255 vendor specific */
+	uint8_t vcode;           /* AsyncVCode (event 255) */
+	int64_t lun;             /* LUN number (event 0); -1 if not single-level */
+	uint64_t lun_raw;        /* the 8-byte LUN field as sent */
+	uint16_t param1, param2, param3;
+	const uint8_t *sense;    /* event 0: the sense data (may be NULL) */
+	size_t sense_len;
+	const uint8_t *data;     /* the whole data segment (other events) */
+	size_t data_len;
+	int action;              /* enum isc_async_action */
+	/* event 1/4: ms until the logout is sent at the latest (Parameter3);
+	 * event 2/3: ms until reinstatement starts (Parameter2, Time2Wait) */
+	uint32_t delay_ms;
 };
 
 struct isc_ctx;
 typedef void (*isc_event_fn)(struct isc_ctx *ctx, int event, int code, uint32_t attempt,
 			     void *user);
+typedef void (*isc_async_fn)(struct isc_ctx *ctx, const struct isc_async_event *ev, void *user);
 
 #define ISC_MAX_CHAP_ALGS 4
 
@@ -160,6 +198,18 @@ struct isc_config {
 	 * ~2 ms for the ones it is batched with. Takes effect only if the
 	 * event loop calls isc_prepare_wait() before each wait. */
 	int rx_coalesce;
+
+	/* Async Messages (RFC 7143 11.9), each reported here before it is acted
+	 * on. Optional. */
+	isc_async_fn async_fn;
+	void *async_user;
+	/* What a target's logout request (AsyncEvent 1) or renegotiation
+	 * request (AsyncEvent 4) leads to: 0 (default) log out and log back in
+	 * when reinstatement is on (max_reconnects > 0), as open-iscsi does;
+	 * 1 log out and end the session. Either way new commands wait, the
+	 * ones at the target may finish until the Logout goes out (at the
+	 * latest half of Parameter3 after the request). */
+	int async_logout_close;
 };
 
 /* Values in force after login. All booleans are 0/1. */
@@ -233,7 +283,14 @@ struct isc_scsi_result {
 	uint8_t sense[252];
 	size_t sense_len;
 	uint8_t *data;                 /* data-in, owned by the result */
-	size_t data_len;               /* bytes received */
+	/* Bytes the target sent, contiguous from offset 0: each Data-In must
+	 * continue exactly where the previous one ended (DataPDUInOrder and
+	 * DataSequenceInOrder are Yes), so nothing past data_len was written
+	 * by the target. A GOOD status completes only when data_len is what
+	 * the status and residual claim (EDTL, or EDTL - residual on
+	 * underflow); otherwise the task fails with ISC_ERR_PROTOCOL. In a
+	 * buffer the core allocated, bytes past data_len are zero. */
+	size_t data_len;
 	uint32_t residual;             /* residual count reported */
 	int overflow;
 	int underflow;
