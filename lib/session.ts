@@ -288,7 +288,7 @@ export interface SessionOptions {
    * 'logout' logs out and ends the session: pending commands reject with
    * ISCSI_TARGET_LOGOUT. Either way new commands wait and those at the
    * target may finish until the Logout goes out (within half of the time
-   * the target gave). See docs/recovery.md. */
+   * the target gave). See docs/streams.md. */
   targetLogout?: 'relogin' | 'logout';
 }
 
@@ -382,7 +382,7 @@ const sessionInit = Symbol('sessionInit');
  * - 'close': the session is closed (close(), the failure above, or a
  *   logout the target asked for with targetLogout 'logout').
  *
- * Async Messages from the target (RFC 7143 11.9; see docs/recovery.md):
+ * Async Messages from the target (RFC 7143 11.9; see docs/streams.md):
  * - 'scsiEvent' (ScsiEventInfo): AsyncEvent 0, a SCSI event with sense data
  *   (e.g. CAPACITY DATA HAS CHANGED, which also drops the cached READ
  *   CAPACITY of that LUN; REPORTED LUNS DATA HAS CHANGED).
@@ -422,6 +422,10 @@ export class Session extends EventEmitter {
   }
 
   /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closing !== null || this.#native === null;
+  }
+
   #onAsyncMessage(m: NativeAsyncMessage): void {
     emit(this.#logger, m.action === 'report' ? 'info' : 'warn', `Async Message: AsyncEvent ${m.event}, action ${m.action}`, {
       target: this.target,
@@ -433,10 +437,6 @@ export class Session extends EventEmitter {
       blockIo.forgetCapacity(this, m.lun);
     }
     for (const [name, payload] of events) this.emit(name, payload);
-  }
-
-  get closed(): boolean {
-    return this.#closing !== null || this.#native === null;
   }
 
   #ctx(operation: string): ErrorContext {
