@@ -17,7 +17,7 @@ struct err_entry {
 	const char *text;
 };
 
-/* Indexed by -err (ISC_OK = 0 ... ISC_ERR_TARGET_LOGOUT = 28). */
+/* Indexed by -err (ISC_OK = 0 ... ISC_ERR_ACCESS = 35). */
 static const struct err_entry err_table[] = {
 	{ "OK", "success" },
 	{ "ENOMEM", "out of memory" },
@@ -48,6 +48,13 @@ static const struct err_entry err_table[] = {
 	{ "ISCSI_TRANSPORT_NOT_FOUND", "iSCSI transport not available (kernel module iscsi_tcp missing?)" },
 	{ "ISCSID_ERROR", "iscsid reported an error" },
 	{ "ISCSI_TARGET_LOGOUT", "the target asked for a logout and the session ended" },
+	{ "ISCSI_NODE_NOT_FOUND", "no such node in the node database" },
+	{ "ISCSI_NODE_DB_ERROR", "the node database cannot be read or written" },
+	{ "ISCSI_NODE_DB_LOCKED", "the node database is locked by another process" },
+	{ "ISCSI_CONFIG_ERROR", "invalid iSCSI configuration file" },
+	{ "FIRMWARE_INVALID_TABLE", "the boot firmware table is corrupt" },
+	{ "FIRMWARE_UNSUPPORTED", "this kind of boot firmware is not supported" },
+	{ "EACCES", "permission denied" },
 };
 
 #define ERR_TABLE_LEN (sizeof(err_table) / sizeof(err_table[0]))

@@ -47,7 +47,15 @@ enum isc_err {
 	/* The target asked for a logout (Async Message, AsyncEvent 1 or 4) and
 	 * the session ended: commands still pending failed with this. */
 	ISC_ERR_TARGET_LOGOUT = -28,
-	ISC_ERR__LAST = -29
+	/* Admin half (node database, configuration files, firmware). */
+	ISC_ERR_NODE_NOT_FOUND = -29,       /* no such node record */
+	ISC_ERR_NODE_DB = -30,              /* node database unreadable/unwritable/corrupt */
+	ISC_ERR_NODE_DB_LOCKED = -31,       /* open-iscsi's DB lock held past the deadline */
+	ISC_ERR_CONFIG = -32,               /* iscsid.conf / initiatorname / iface file invalid */
+	ISC_ERR_FIRMWARE_INVALID = -33,     /* boot firmware table corrupt */
+	ISC_ERR_FIRMWARE_UNSUPPORTED = -34, /* boot firmware kind we do not read (e.g. ppc OF) */
+	ISC_ERR_ACCESS = -35,               /* permission denied reading/writing a file */
+	ISC_ERR__LAST = -36
 };
 
 /* Stable code string: "ISCSI_AUTH_FAILED", "ETIMEDOUT", ... Never NULL. */
