@@ -593,6 +593,9 @@ export class Session extends EventEmitter {
         if (isCapacityChange(out.senseData)) blockIo.forgetCapacity(this, lun);
         continue;
       }
+      // GOOD with a residual (the core checked it matches the bytes that
+      // came): the caller's short-read check decides.
+      if (out.response === 0 && out.status === ScsiStatus.GOOD) return r.dataLength;
       throw this.#scsiError(name, lun, out);
     }
   }

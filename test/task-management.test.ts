@@ -20,96 +20,15 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
-import { IscsiError, openSession, type Session, type SessionOptions } from '../lib';
+import type { IscsiError, Session } from '../lib';
 import type { ReconnectInfo } from '../lib/session';
-import {
-  RESERVED_TAG,
-  TmfResponse,
-  startScriptedTarget,
-  type CommandRecord,
-  type ScriptedTarget,
-  type ScriptedTargetOptions,
-} from './harness/scripted-target';
+import { RESERVED_TAG, TmfResponse } from './harness/scripted-target';
+import { expectBytes, readAt, rejection, scriptedFixture, sleep, writeAt } from './harness/scripted-session';
 
 const INITIATOR = 'iqn.2026-11.test.initiator:task-management';
 const DIST = path.join(__dirname, '..', 'dist', 'index.js');
 
-const targets: ScriptedTarget[] = [];
-const sessions: Session[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown): void => {
-  unhandled.push(e);
-};
-
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.close({ timeoutMs: 2000 })));
-  await Promise.all(targets.splice(0).map((t) => t.close()));
-  expect(unhandled).toEqual([]);
-});
-
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
-
-async function target(options?: ScriptedTargetOptions): Promise<ScriptedTarget> {
-  const t = await startScriptedTarget(options);
-  targets.push(t);
-  return t;
-}
-
-/** A session on the scripted target; keepalive off unless asked for, fast
- * reinstatement. */
-async function open(t: ScriptedTarget, extra: SessionOptions = {}): Promise<Session> {
-  const s = await openSession(
-    { target: t.targetName, address: '127.0.0.1', port: t.port },
-    {
-      initiatorName: INITIATOR,
-      timeoutMs: 5000,
-      keepaliveIntervalMs: 0,
-      reconnect: { attempts: 3, delayMs: 50, maxDelayMs: 200 },
-      ...extra,
-    },
-  );
-  sessions.push(s);
-  // Block I/O caches READ CAPACITY per session: fetch it now, so the
-  // commands a test holds are the READs/WRITEs themselves.
-  expect(await s.read(0, 0, 1)).toEqual(t.expected(0, 1));
-  return s;
-}
-
-async function rejection(p: Promise<unknown>): Promise<IscsiError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IscsiError);
-    return e as IscsiError;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Byte equality without jest's element-by-element diff (slow on 128 KiB). */
-function expectBytes(got: Buffer | undefined, want: Buffer): void {
-  expect(Buffer.isBuffer(got)).toBe(true);
-  const digest = (b: Buffer): string => `${b.length} bytes, sha256 ${crypto.createHash('sha256').update(b).digest('hex')}`;
-  expect(digest(got as Buffer)).toBe(digest(want));
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** READ(10)/(16) or WRITE(10)/(16) of LUN 0 starting at `lba`. */
-function rwAt(write: boolean, lba: number): (c: CommandRecord) => boolean {
-  return (c) => {
-    if (write ? c.opcode === 0x2a : c.opcode === 0x28) return c.cdb.readUInt32BE(2) === lba;
-    if (write ? c.opcode === 0x8a : c.opcode === 0x88) return c.cdb.readBigUInt64BE(2) === BigInt(lba);
-    return false;
-  };
-}
-const readAt = (lba: number) => rwAt(false, lba);
-const writeAt = (lba: number) => rwAt(true, lba);
+const { target, open } = scriptedFixture(INITIATOR);
 
 /** Collects a session's 'disconnect' / 'reconnect' events in order. */
 function recordEvents(s: Session): Array<{ event: string; info: ReconnectInfo }> {

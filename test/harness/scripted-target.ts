@@ -2,7 +2,9 @@
  * A scripted iSCSI target on node:net, for behaviour tgtd cannot be made to
  * show on demand: holding a command, answering (or ignoring) ABORT TASK with
  * a chosen response, ignoring NOP-Out pings, dropping the connection while a
- * command is in flight.
+ * command is in flight, Data-In and R2T PDUs that break the rules (holes,
+ * overlaps, wrong DataSN / R2TSN, lying residuals), Async Messages, and a
+ * delayed Logout Response.
  *
  * It speaks enough RFC 7143 for the initiator to run unmodified: normal and
  * discovery logins (AuthMethod=None, operational keys answered by their
@@ -15,8 +17,8 @@
  * DataSegmentLength in bytes 5..7, data padded to 4 bytes); no digests.
  *
  * Every PDU the tests care about is recorded (logins, commands, TMFs,
- * NOP-Outs) and announced on the emitter, and waitFor() turns those into
- * promises.
+ * NOP-Outs, Logouts, R2Ts and Data-Outs) and announced on the emitter, and
+ * waitFor() turns those into promises.
  */
 import * as net from 'node:net';
 import { EventEmitter } from 'node:events';
@@ -37,6 +39,7 @@ export const Op = {
   DATA_IN: 0x25,
   LOGOUT_RSP: 0x26,
   R2T: 0x31,
+  ASYNC_MSG: 0x32,
 } as const;
 
 export const RESERVED_TAG = 0xffffffff;
@@ -203,6 +206,8 @@ export interface LoginRecord {
   reinstatement: boolean;
   /** TSIH we assigned on the final response (0 until then). */
   assignedTsih: number;
+  /** Every key the initiator sent during this login, in order. */
+  keys: Array<[string, string]>;
 }
 
 export interface CommandRecord {
@@ -250,6 +255,122 @@ export interface NopRecord {
   final: boolean;
   cmdSN: number;
   answered: boolean;
+}
+
+export interface LogoutRecord {
+  conn: Connection;
+  itt: number;
+  immediate: boolean;
+  /** Reason code (RFC 7143 11.14.1): 0 close the session, 1 close the
+   * connection, 2 remove the connection for recovery. */
+  reason: number;
+  cid: number;
+  cmdSN: number;
+  /** ITTs of the commands this connection had not answered when the
+   * Logout Request arrived (held, or waiting for write data). */
+  openTasks: number[];
+  answered: boolean;
+}
+
+/** How the target answers Logout Requests (RFC 7143 11.15). */
+export interface LogoutAnswer {
+  /** Response code, byte 2; default 0 (connection or session closed). */
+  response?: number;
+  /** Time2Wait / Time2Retain in seconds (bytes 40-41 / 42-43); default 0. */
+  time2wait?: number;
+  time2retain?: number;
+  /** Answer this much later (the connection stays open meanwhile). */
+  delayMs?: number;
+}
+
+export interface R2tRecord {
+  conn: Connection;
+  itt: number;
+  ttt: number;
+  r2tSN: number;
+  offset: number;
+  length: number;
+}
+
+/** What an R2T asks for; the target's r2t hook may change any of it. */
+export interface R2tFields {
+  offset: number;
+  length: number;
+  r2tSN: number;
+}
+
+export interface DataOutRecord {
+  conn: Connection;
+  itt: number;
+  ttt: number;
+  dataSN: number;
+  offset: number;
+  length: number;
+  final: boolean;
+  /** The write it belongs to, if the target still knew the ITT. */
+  cmd?: CommandRecord;
+}
+
+/** One Data-In PDU of a DataInPlan (RFC 7143 11.7). */
+export interface DataInPduPlan {
+  /** Buffer Offset (bytes 40..43). */
+  offset: number;
+  /** Payload: `bytes`, else `length` bytes of the command's data from
+   * `offset` (filled with 0xee past its end). */
+  length?: number;
+  bytes?: Buffer;
+  /** Default: the PDU's index in the plan (consecutive from 0). */
+  dataSN?: number;
+  /** F bit; default on the last PDU and on any PDU with status. */
+  final?: boolean;
+  /** S bit (phase collapse); default on the last PDU unless the plan ends
+   * with a separate SCSI Response. */
+  status?: boolean;
+  /** Status byte with S; default 0 (GOOD). */
+  statusByte?: number;
+  /** Residual Count (bytes 44..47) and the U / O bits, with S. */
+  residual?: number;
+  underflow?: boolean;
+  overflow?: boolean;
+}
+
+/** A SCSI Response after the Data-In of a plan (RFC 7143 11.4). */
+export interface ScsiResponsePlan {
+  status: number;
+  residual?: number;
+  underflow?: boolean;
+  overflow?: boolean;
+  sense?: Buffer;
+  /** ExpDataSN (bytes 36..39); default one past the highest DataSN sent. */
+  expDataSN?: number;
+}
+
+export interface DataInPlan {
+  pdus: DataInPduPlan[];
+  response?: ScsiResponsePlan;
+}
+
+/** An Async Message to send (RFC 7143 11.9). */
+export interface AsyncMessage {
+  /** AsyncEvent (byte 36). */
+  event: number;
+  /** AsyncVCode (byte 37). */
+  vcode?: number;
+  lun?: number;
+  parameter1?: number;
+  parameter2?: number;
+  parameter3?: number;
+  /** The data segment as is; for AsyncEvent 0 see `sense`. */
+  data?: Buffer;
+  /** AsyncEvent 0: sense data, sent as SenseLength + sense (11.9.4). */
+  sense?: Buffer;
+}
+
+/** Contiguous Data-In PDUs of `size` bytes covering `total` bytes. */
+export function dataInPdus(total: number, size: number): DataInPduPlan[] {
+  const out: DataInPduPlan[] = [];
+  for (let off = 0; off < total; off += size) out.push({ offset: off, length: Math.min(size, total - off) });
+  return out;
 }
 
 export interface ScriptedTargetOptions {
@@ -407,9 +528,7 @@ export class Connection {
         break;
       }
       case Op.LOGOUT_REQ:
-        this.#send(this.#hdr(Op.LOGOUT_RSP, 0x80, req.bhs.readUInt32BE(16), true));
-        this.loggedIn = false;
-        this.socket.end();
+        this.#onLogout(req, immediate);
         break;
       default:
         this.destroy();
@@ -442,6 +561,7 @@ export class Connection {
         sessionType: 'Normal',
         reinstatement: false,
         assignedTsih: 0,
+        keys: [],
       };
     }
     const lg = this.login;
@@ -461,6 +581,7 @@ export class Connection {
     }
     const keys = parseText(Buffer.concat(this.#loginText));
     this.#loginText = [];
+    lg.keys.push(...keys);
     const get = (k: string): string | undefined => keys.find(([kk]) => kk === k)?.[1];
     if (!lg.initiatorName && get('InitiatorName') !== undefined) {
       lg.initiatorName = get('InitiatorName') ?? '';
@@ -548,8 +669,18 @@ export class Connection {
   #onDataOut(req: Pdu): void {
     const h = req.bhs;
     const cmd = this.tasks.get(h.readUInt32BE(16));
-    if (!cmd || !cmd.write) return; // aborted meanwhile: data no longer wanted
     const off = h.readUInt32BE(40);
+    this.target.recordDataOut({
+      conn: this,
+      itt: h.readUInt32BE(16),
+      ttt: h.readUInt32BE(20),
+      dataSN: h.readUInt32BE(36),
+      offset: off,
+      length: req.data.length,
+      final: (h[1] & 0x80) !== 0,
+      cmd,
+    });
+    if (!cmd || !cmd.write) return; // aborted meanwhile: data no longer wanted
     req.data.copy(cmd.dataOut, off, 0, Math.max(0, Math.min(req.data.length, cmd.edtl - off)));
     cmd.received += req.data.length;
     if ((h[1] & 0x80) === 0) return; // more of this sequence follows
@@ -557,17 +688,21 @@ export class Connection {
     else this.#ready(cmd);
   }
 
-  /** Solicits the next burst (MaxOutstandingR2T=1, RFC 7143 11.8). */
+  /** Solicits the next burst (MaxOutstandingR2T=1, RFC 7143 11.8); the
+   * target's r2t hook may bend what it asks for. */
   #sendR2t(cmd: CommandRecord): void {
-    const len = Math.min(this.maxBurstLength, cmd.edtl - cmd.received);
-    const b = this.#hdr(Op.R2T, 0x80, cmd.itt, false);
-    putLun(b, cmd.lun);
-    b.writeUInt32BE(this.#nextTtt++ >>> 0, 20);
     const sn = this.#r2tSN.get(cmd.itt) ?? 0;
     this.#r2tSN.set(cmd.itt, sn + 1);
-    b.writeUInt32BE(sn, 36);
-    b.writeUInt32BE(cmd.received, 40);
-    b.writeUInt32BE(len, 44);
+    const fields: R2tFields = { offset: cmd.received, length: Math.min(this.maxBurstLength, cmd.edtl - cmd.received), r2tSN: sn };
+    Object.assign(fields, this.target.r2t?.(cmd, { ...fields }, this));
+    const ttt = this.#nextTtt++ >>> 0;
+    const b = this.#hdr(Op.R2T, 0x80, cmd.itt, false);
+    putLun(b, cmd.lun);
+    b.writeUInt32BE(ttt, 20);
+    b.writeUInt32BE(fields.r2tSN >>> 0, 36);
+    b.writeUInt32BE(fields.offset >>> 0, 40);
+    b.writeUInt32BE(fields.length >>> 0, 44);
+    this.target.recordR2t({ conn: this, itt: cmd.itt, ttt, ...fields });
     this.#send(b);
   }
 
@@ -587,8 +722,12 @@ export class Connection {
     const r = this.target.run(cmd, this);
     cmd.answered = true;
     cmd.status = r.status;
-    if (cmd.read && r.status === 0) this.#sendDataIn(cmd, r.data ?? Buffer.alloc(0));
-    else this.#sendResponse(cmd, r.status, r.sense);
+    if (cmd.read && r.status === 0) {
+      const data = r.data ?? Buffer.alloc(0);
+      const plan = this.target.dataIn?.(cmd, data, this);
+      if (plan) this.#sendDataInPlan(cmd, data, plan);
+      else this.#sendDataIn(cmd, data);
+    } else this.#sendResponse(cmd, r.status, r.sense);
   }
 
   /** Data-In with phase collapse: the last PDU carries the status (S bit,
@@ -620,31 +759,55 @@ export class Connection {
     } while (off < data.length);
   }
 
-  #sendResponse(cmd: CommandRecord, status: number, sense?: Buffer): void {
-    const b = this.#hdr(Op.SCSI_RSP, 0x80, cmd.itt, true);
+  /** Data-In exactly as a test scripted it: no checks, so it can break
+   * every rule the initiator must enforce (offsets, DataSN, residuals). */
+  #sendDataInPlan(cmd: CommandRecord, data: Buffer, plan: DataInPlan): void {
+    let nextDataSN = 0;
+    plan.pdus.forEach((p, i) => {
+      const last = i === plan.pdus.length - 1;
+      const status = p.status ?? (last && !plan.response);
+      const final = p.final ?? (last || status);
+      const flags = (final ? 0x80 : 0) | (p.overflow ? 0x04 : 0) | (p.underflow ? 0x02 : 0) | (status ? 0x01 : 0);
+      const b = this.#hdr(Op.DATA_IN, flags, cmd.itt, status);
+      if (!status) b.writeUInt32BE(0, 24); // StatSN only with status
+      if (status) b[3] = p.statusByte ?? 0;
+      b.writeUInt32BE(RESERVED_TAG, 20);
+      const dataSN = p.dataSN ?? i;
+      nextDataSN = Math.max(nextDataSN, dataSN + 1);
+      b.writeUInt32BE(dataSN >>> 0, 36);
+      b.writeUInt32BE(p.offset >>> 0, 40);
+      b.writeUInt32BE((p.residual ?? 0) >>> 0, 44);
+      this.#send(b, p.bytes ?? payloadAt(data, p.offset, p.length ?? 0));
+    });
+    const r = plan.response;
+    if (r) this.#sendResponse(cmd, r.status, r.sense, { ...r, expDataSN: r.expDataSN ?? nextDataSN });
+  }
+
+  #sendResponse(cmd: CommandRecord, status: number, sense?: Buffer, tail: ResponseTail = {}): void {
+    const flags = 0x80 | (tail.overflow ? 0x04 : 0) | (tail.underflow ? 0x02 : 0);
+    const b = this.#hdr(Op.SCSI_RSP, flags, cmd.itt, true);
     b[2] = 0; // command completed at target
     b[3] = status;
-    let data = Buffer.alloc(0);
-    if (sense) {
-      data = Buffer.alloc(2 + sense.length);
-      data.writeUInt16BE(sense.length, 0);
-      sense.copy(data, 2);
-    }
-    this.#send(b, data);
+    b.writeUInt32BE((tail.expDataSN ?? 0) >>> 0, 36);
+    b.writeUInt32BE((tail.residual ?? 0) >>> 0, 44);
+    this.#send(b, sense ? withSenseLength(sense) : Buffer.alloc(0));
   }
 
   // -------------------------------------------------------- TMF / NOP
 
+  /** What every recorded request shares: ITT (bytes 16..19) and CmdSN
+   * (24..27, not used up when immediate). */
+  #requestFields(h: Buffer, immediate: boolean): { conn: Connection; itt: number; immediate: boolean; cmdSN: number } {
+    return { conn: this, itt: h.readUInt32BE(16), immediate, cmdSN: h.readUInt32BE(24) };
+  }
+
   #onTmf(req: Pdu, immediate: boolean): void {
     const h = req.bhs;
     const tmf: TmfRecord = {
-      conn: this,
-      itt: h.readUInt32BE(16),
-      immediate,
+      ...this.#requestFields(h, immediate),
       function: h[1] & 0x7f,
       lun: decodeLun(h.subarray(8, 16)),
       referencedTaskTag: h.readUInt32BE(20),
-      cmdSN: h.readUInt32BE(24),
       refCmdSN: h.readUInt32BE(32),
       expCmdSNAtArrival: this.expCmdSN,
       response: null,
@@ -680,12 +843,9 @@ export class Connection {
   #onNop(req: Pdu, immediate: boolean): void {
     const h = req.bhs;
     const nop: NopRecord = {
-      conn: this,
-      itt: h.readUInt32BE(16),
+      ...this.#requestFields(h, immediate),
       ttt: h.readUInt32BE(20),
-      immediate,
       final: (h[1] & 0x80) !== 0,
-      cmdSN: h.readUInt32BE(24),
       answered: false,
     };
     // ITT 0xffffffff: an answer to a target ping (we send none) - no reply.
@@ -697,6 +857,77 @@ export class Connection {
     }
     this.target.recordNop(nop);
   }
+
+  // -------------------------------------------------------- Logout / Async
+
+  /** Records the Logout Request, answers it (now or after the configured
+   * delay) and closes the connection, as a target does once the Logout
+   * Response is out (RFC 7143 11.15). */
+  #onLogout(req: Pdu, immediate: boolean): void {
+    const h = req.bhs;
+    const lo: LogoutRecord = {
+      ...this.#requestFields(h, immediate),
+      reason: h[1] & 0x7f,
+      cid: h.readUInt16BE(20),
+      openTasks: [...this.tasks.keys()],
+      answered: false,
+    };
+    this.target.recordLogout(lo);
+    const how = this.target.logoutAnswer;
+    const answer = (): void => {
+      if (this.closed) return;
+      const b = this.#hdr(Op.LOGOUT_RSP, 0x80, lo.itt, true);
+      b[2] = how.response ?? 0;
+      b.writeUInt16BE(how.time2wait ?? 0, 40);
+      b.writeUInt16BE(how.time2retain ?? 0, 42);
+      this.#send(b);
+      lo.answered = true;
+      // Reason 0 ends the session: a later login with this ISID starts a
+      // new one instead of reinstating.
+      if (lo.reason === 0 && (how.response ?? 0) === 0 && this.login) this.target.forgetSession(this.login);
+      this.loggedIn = false;
+      this.socket.end();
+    };
+    if (how.delayMs) setTimeout(answer, how.delayMs);
+    else answer();
+  }
+
+  /** Sends an Async Message (RFC 7143 11.9.1). It carries a fresh StatSN,
+   * like every target PDU with status. */
+  sendAsync(m: AsyncMessage): void {
+    const b = this.#hdr(Op.ASYNC_MSG, 0x80, RESERVED_TAG, true);
+    putLun(b, m.lun ?? 0);
+    b[36] = m.event;
+    b[37] = m.vcode ?? 0;
+    b.writeUInt16BE(m.parameter1 ?? 0, 38);
+    b.writeUInt16BE(m.parameter2 ?? 0, 40);
+    b.writeUInt16BE(m.parameter3 ?? 0, 42);
+    this.#send(b, m.data ?? (m.sense ? withSenseLength(m.sense) : undefined));
+  }
+}
+
+interface ResponseTail {
+  residual?: number;
+  underflow?: boolean;
+  overflow?: boolean;
+  expDataSN?: number;
+}
+
+/** `length` bytes of `data` from `offset`; 0xee where `data` ends, so bytes
+ * the LUN does not hold are recognisable. */
+function payloadAt(data: Buffer, offset: number, length: number): Buffer {
+  const out = Buffer.alloc(length, 0xee);
+  if (offset < data.length) data.copy(out, 0, offset, Math.min(data.length, offset + length));
+  return out;
+}
+
+/** SenseLength + sense data, the data segment of a SCSI Response or an
+ * AsyncEvent 0 message (RFC 7143 11.4.7.2). */
+function withSenseLength(sense: Buffer): Buffer {
+  const data = Buffer.alloc(2 + sense.length);
+  data.writeUInt16BE(sense.length, 0);
+  sense.copy(data, 2);
+  return data;
 }
 
 function decodeLun(b: Buffer): number {
@@ -728,25 +959,39 @@ interface Hold {
   times: number;
 }
 
-type Kind = 'login' | 'command' | 'tmf' | 'nop';
+type Kind = 'login' | 'command' | 'tmf' | 'nop' | 'logout';
 
 export class ScriptedTarget extends EventEmitter {
   readonly options: ScriptedTargetOptions;
   readonly targetName: string;
   readonly blockLength: number;
-  readonly blocks: number;
+  /** LUN 0's size; resize() changes it. */
+  blocks: number;
   readonly cmdWindow: number;
   readonly limits: TargetLimits;
   /** LUN 0's contents. */
-  readonly store: Buffer;
+  store: Buffer;
   readonly connections: Connection[] = [];
   readonly logins: LoginRecord[] = [];
   readonly commands: CommandRecord[] = [];
   readonly tmfs: TmfRecord[] = [];
   readonly nops: NopRecord[] = [];
+  readonly logouts: LogoutRecord[] = [];
+  /** Every R2T sent and every Data-Out received, in order. */
+  readonly r2ts: R2tRecord[] = [];
+  readonly dataOuts: DataOutRecord[] = [];
   /** Override for TMF answers: a response code, null to ignore the TMF,
    * undefined for the default (ABORT TASK: 0 if the task is known, else 1). */
   onTmf?: (tmf: TmfRecord) => number | null | undefined;
+  /** Override for the Data-In of a READ that succeeds: `data` is what the
+   * LUN returned. A plan is sent as written; undefined = the normal Data-In
+   * (one sequence, status in the last PDU). */
+  dataIn?: (cmd: CommandRecord, data: Buffer, conn: Connection) => DataInPlan | undefined;
+  /** Override for R2Ts: `next` is what the target would ask for; returned
+   * fields replace it (undefined = as is). */
+  r2t?: (cmd: CommandRecord, next: R2tFields, conn: Connection) => Partial<R2tFields> | undefined;
+  /** How Logout Requests are answered. */
+  logoutAnswer: LogoutAnswer = {};
   /** NOP-Out answering of connections yet to come. */
   answerNopsByDefault = true;
   port = 0;
@@ -794,6 +1039,16 @@ export class ScriptedTarget extends EventEmitter {
     cmd.conn.execute(cmd);
   }
 
+  /** Changes LUN 0's size, as a volume resize on a real target would:
+   * stored data is kept, new blocks get the initial pattern. (Telling the
+   * initiator is the test's business, e.g. an Async Message.) */
+  resize(blocks: number): void {
+    const next = initialPattern(blocks * this.blockLength);
+    this.store.copy(next, 0, 0, Math.min(this.store.length, next.length));
+    this.store = next;
+    this.blocks = blocks;
+  }
+
   /** Expected contents of `blocks` blocks at `lba`. */
   expected(lba: number, blocks: number): Buffer {
     return Buffer.from(this.store.subarray(lba * this.blockLength, (lba + blocks) * this.blockLength));
@@ -805,8 +1060,9 @@ export class ScriptedTarget extends EventEmitter {
   waitFor(kind: 'command', match?: (r: CommandRecord) => boolean, timeoutMs?: number): Promise<CommandRecord>;
   waitFor(kind: 'tmf', match?: (r: TmfRecord) => boolean, timeoutMs?: number): Promise<TmfRecord>;
   waitFor(kind: 'nop', match?: (r: NopRecord) => boolean, timeoutMs?: number): Promise<NopRecord>;
+  waitFor(kind: 'logout', match?: (r: LogoutRecord) => boolean, timeoutMs?: number): Promise<LogoutRecord>;
   waitFor(kind: Kind, match: (r: never) => boolean = () => true, timeoutMs = 5000): Promise<unknown> {
-    const list = { login: this.logins, command: this.commands, tmf: this.tmfs, nop: this.nops }[kind] as unknown[];
+    const list = { login: this.logins, command: this.commands, tmf: this.tmfs, nop: this.nops, logout: this.logouts }[kind] as unknown[];
     const m = match as (r: unknown) => boolean;
     const found = list.find(m);
     if (found) return Promise.resolve(found);
@@ -872,6 +1128,28 @@ export class ScriptedTarget extends EventEmitter {
   recordNop(n: NopRecord): void {
     this.nops.push(n);
     this.emit('nop', n);
+  }
+
+  /** @internal */
+  recordLogout(l: LogoutRecord): void {
+    this.logouts.push(l);
+    this.emit('logout', l);
+  }
+
+  /** @internal */
+  recordR2t(r: R2tRecord): void {
+    this.r2ts.push(r);
+  }
+
+  /** @internal */
+  recordDataOut(d: DataOutRecord): void {
+    this.dataOuts.push(d);
+  }
+
+  /** @internal The session of `lg` was logged out: its I_T nexus has no
+   * session any more. */
+  forgetSession(lg: LoginRecord): void {
+    this.#isids.delete(`${lg.initiatorName}/${lg.isid}`);
   }
 
   /** @internal Executes one command on LUN 0 (SBC-3 / SPC-4 subsets). */
