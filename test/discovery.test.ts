@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { discoverSendTargets, IscsiError, type DiscoveredTarget } from '../lib';
 import { startTgtd, freePort, runTool, type Tgtd } from './harness/tgtd';
+import { rejection } from './harness/scripted-session';
 
 const PLAIN = ['iqn.2026-11.test.disc:alpha', 'iqn.2026-11.test.disc:beta', 'iqn.2026-11.test.disc:gamma'];
 
@@ -15,15 +16,6 @@ function sortEntries(list: DiscoveredTarget[]): DiscoveredTarget[] {
   );
 }
 
-async function codeOf(p: Promise<unknown>): Promise<IscsiError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IscsiError);
-    return e as IscsiError;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(async () => {
   tgtd = await startTgtd({ ipv6: true });
@@ -127,7 +119,7 @@ describe('SendTargets discovery against tgtd', () => {
 describe('failures', () => {
   it('connection refused -> ECONNREFUSED', async () => {
     const port = await freePort('127.0.0.1');
-    const e = await codeOf(discoverSendTargets(`127.0.0.1:${port}`, { timeoutMs: 5000 }));
+    const e = await rejection(discoverSendTargets(`127.0.0.1:${port}`, { timeoutMs: 5000 }));
     expect(e.code).toBe('ECONNREFUSED');
     expect(e.portal).toBe(`127.0.0.1:${port}`);
     expect(e.message).toContain(`127.0.0.1:${port}`);
@@ -135,7 +127,7 @@ describe('failures', () => {
 
   it('a peer that never answers -> ETIMEDOUT within timeoutMs + 1000 ms', async () => {
     const t0 = Date.now();
-    const e = await codeOf(discoverSendTargets(`127.0.0.1:${silentPort}`, { timeoutMs: 800 }));
+    const e = await rejection(discoverSendTargets(`127.0.0.1:${silentPort}`, { timeoutMs: 800 }));
     const elapsed = Date.now() - t0;
     expect(e.code).toBe('ETIMEDOUT');
     expect(elapsed).toBeGreaterThanOrEqual(700);
@@ -147,7 +139,7 @@ describe('failures', () => {
     const c = new AbortController();
     const t0 = Date.now();
     setTimeout(() => c.abort(), 100);
-    const e = await codeOf(discoverSendTargets(`127.0.0.1:${silentPort}`, { signal: c.signal, timeoutMs: 30000 }));
+    const e = await rejection(discoverSendTargets(`127.0.0.1:${silentPort}`, { signal: c.signal, timeoutMs: 30000 }));
     const elapsed = Date.now() - t0;
     expect(e.code).toBe('ABORT_ERR');
     expect(elapsed).toBeGreaterThanOrEqual(90);
@@ -158,7 +150,7 @@ describe('failures', () => {
     const c = new AbortController();
     c.abort();
     const before = silentSockets.size;
-    const e = await codeOf(discoverSendTargets(`127.0.0.1:${silentPort}`, { signal: c.signal }));
+    const e = await rejection(discoverSendTargets(`127.0.0.1:${silentPort}`, { signal: c.signal }));
     expect(e.code).toBe('ABORT_ERR');
     await new Promise((r) => setTimeout(r, 50));
     expect(silentSockets.size).toBe(before);
@@ -181,7 +173,7 @@ describe('failures', () => {
     ['auth without password', '127.0.0.1', { auth: { username: 'u' } }],
   ])('bad argument (%s) -> ERR_INVALID_ARG_VALUE', async (_name, portal, options) => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const e = await codeOf(discoverSendTargets(portal as any, options as any));
+    const e = await rejection(discoverSendTargets(portal as any, options as any));
     expect(e.code).toBe('ERR_INVALID_ARG_VALUE');
   });
 });

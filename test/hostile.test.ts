@@ -5,6 +5,7 @@
  */
 import * as net from 'node:net';
 import { discoverSendTargets, IscsiError, type Logger } from '../lib';
+import { rejection } from './harness/scripted-session';
 
 const OP_NOP_OUT = 0x00;
 const OP_LOGIN_REQ = 0x03;
@@ -202,15 +203,6 @@ function redirectTo(port: number) {
   };
 }
 
-async function rejection(p: Promise<unknown>): Promise<IscsiError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IscsiError);
-    return e as IscsiError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const started: ScriptedTarget[] = [];
 async function target(script: Script): Promise<ScriptedTarget> {
