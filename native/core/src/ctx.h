@@ -189,6 +189,9 @@ int isc_transport_send(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8
 int isc_transport_send_ref(isc_ctx *ctx, const uint8_t bhs[ISC_BHS_LEN], const uint8_t *data,
 			   size_t data_len);
 int isc_transport_flush(isc_ctx *ctx);              /* write what the socket takes */
+/* Drops or copies queued PDUs whose data points into [base, base+len):
+ * called when the task owning that buffer completes. */
+void isc_transport_release(isc_ctx *ctx, const uint8_t *base, size_t len);
 /* One recv() into rx: bytes read (> 0), 0 when nothing is available, or a
  * negative isc_err (peer close = ISC_ERR_CLOSED). */
 int isc_transport_read(isc_ctx *ctx);

@@ -44,14 +44,15 @@ int isc_direct_begin(isc_ctx *ctx)
 {
 	struct isc_rx *rx = &ctx->rx;
 	struct isc_direct *d = &ctx->direct;
-	const uint8_t *p = rx->buf + rx->consumed;
+	const uint8_t *p;
 	size_t avail = rx->len - rx->consumed;
 	size_t hlen = ISC_BHS_LEN + (rx->dg.header ? ISC_DIGEST_LEN : 0);
 	size_t dsl, have, off;
 	struct isc_task *t;
 
-	if (d->active || ctx->state != ISC_ST_FFP || avail < hlen)
+	if (d->active || ctx->state != ISC_ST_FFP || avail < hlen || !rx->buf)
 		return 0;
+	p = rx->buf + rx->consumed;
 	if ((p[0] & ISC_BHS_OPCODE_MASK) != ISC_OP_DATA_IN || p[ISC_OFF_TOTAL_AHS] != 0)
 		return 0;
 	dsl = isc_get_be24(p + ISC_OFF_DSL);

@@ -96,6 +96,10 @@ void isc_task_complete(isc_ctx *ctx, struct isc_task *t, int status, void *resul
 	void *priv = t->priv;
 
 	task_unlink(ctx, t);
+	/* Nothing queued may still point into the task's write buffer once
+	 * the callback may free it (the caller's) or task_free does (ours). */
+	if (t->out && ctx->tx_head)
+		isc_transport_release(ctx, t->out, t->out_len);
 	if (t->kind == ISC_TASK_SCSI && result == t->res)
 		t->res = NULL; /* ownership passes to the callback */
 	task_free(t);

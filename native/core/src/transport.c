@@ -174,6 +174,58 @@ int isc_transport_flush(isc_ctx *ctx)
 	return ISC_OK;
 }
 
+/*
+ * A task completed while PDUs that send its data by reference are still
+ * queued (e.g. an R2T's Data-Out and the command's status read in one
+ * service pass): its buffer may be freed or reused once the callback runs.
+ * Unwritten Data-Out are dropped (the target has ended the task and wants
+ * no more data); any other such PDU (a command with immediate data, which
+ * the CmdSN sequence needs) and one already partly on the wire are kept,
+ * their data copied into our own buffer.
+ */
+void isc_transport_release(isc_ctx *ctx, const uint8_t *base, size_t len)
+{
+	struct isc_txbuf **pp = &ctx->tx_head, *prev = NULL;
+
+	while (*pp) {
+		struct isc_txbuf *b = *pp;
+
+		if (!b->ext || b->ext < base || b->ext >= base + len) {
+			prev = b;
+			pp = &b->next;
+			continue;
+		}
+		if (b->off == 0 && (b->data[0] & ISC_BHS_OPCODE_MASK) == ISC_OP_DATA_OUT) {
+			*pp = b->next;
+			ctx->tx_bytes -= txbuf_wire(b);
+			txbuf_free(b);
+		} else {
+			size_t wire = txbuf_wire(b);
+			struct isc_txbuf *c = malloc(sizeof(*c) + wire);
+			if (!c) {
+				/* Cannot keep the PDU safely: the connection must go
+				 * (closing drops the queue before the buffer is reused). */
+				isc_transport_close(ctx);
+				return;
+			}
+			memcpy(c->data, b->data, b->head);
+			memcpy(c->data + b->head, b->ext, b->ext_len);
+			memcpy(c->data + b->head + b->ext_len, b->data + b->head, b->len - b->head);
+			c->next = b->next;
+			c->len = c->head = wire;
+			c->ext = NULL;
+			c->ext_len = 0;
+			c->off = b->off;
+			*pp = c;
+			txbuf_free(b);
+			b = c;
+			prev = b;
+			pp = &b->next;
+		}
+	}
+	ctx->tx_tail = prev;
+}
+
 static int enqueue(isc_ctx *ctx, struct isc_txbuf *b)
 {
 	if (ctx->cfg.log_fn && ctx->cfg.log_level >= ISC_LOG_TRACE) {

@@ -17,7 +17,9 @@
 
 #include "check.h"
 #include "ctx.h"
+#include "ffp_pair.h"
 #include "isc/iscsi.h"
+#include "tgt_pdu.h"
 
 static int completions;
 
@@ -61,39 +63,17 @@ static int tcp_pair(int sv[2])
 static isc_ctx *ffp_ctx(int coalesce, int header_digest, int *peer)
 {
 	struct isc_config c;
-	isc_ctx *ctx = NULL;
+	struct isc_negotiated n;
 	int sv[2];
 
-	memset(&c, 0, sizeof(c));
-	c.session_type = ISC_SESSION_NORMAL;
-	c.initiator_name = "iqn.2026-11.org.example:init";
-	c.target_name = "iqn.2026-11.org.example:target";
+	ffp_config(&c);
 	c.rx_coalesce = coalesce;
-	isc_parse_numeric_portal("127.0.0.1", 3260, &c.addr, &c.addrlen);
-	if (isc_ctx_new(&c, &ctx) != ISC_OK)
+	ffp_neg(&n);
+	n.header_digest = header_digest;
+	if (tcp_pair(sv) != 0)
 		return NULL;
-	if (tcp_pair(sv) != 0) {
-		isc_ctx_free(ctx);
-		return NULL;
-	}
-	ctx->fd = sv[0];
 	*peer = sv[1];
-	isc_rxwake_reset(ctx);
-	ctx->neg.max_xmit_data_segment_length = 262144;
-	ctx->neg.max_recv_data_segment_length = 262144;
-	ctx->neg.max_burst_length = 262144;
-	ctx->neg.first_burst_length = 65536;
-	ctx->neg.immediate_data = 1;
-	ctx->neg.initial_r2t = 0;
-	ctx->neg.header_digest = header_digest;
-	ctx->dg.header = header_digest;
-	ctx->rx.dg = ctx->dg;
-	ctx->rx.max_data_len = 262144;
-	ctx->cmdsn = 1;
-	ctx->exp_cmdsn = 1;
-	ctx->max_cmdsn = 1000;
-	ctx->state = ISC_ST_FFP;
-	return ctx;
+	return ffp_attach(&c, &n, sv[0]);
 }
 
 static int level(isc_ctx *ctx)
@@ -198,29 +178,11 @@ static void test_levels(void)
 	close(peer);
 }
 
-/* Builds a SCSI Response (GOOD) for ITT `itt` with StatSN `sn`. */
-static void scsi_response(uint8_t pdu[48], uint32_t itt, uint32_t sn)
-{
-	memset(pdu, 0, 48);
-	pdu[0] = 0x21;
-	pdu[1] = 0x80;
-	pdu[16] = (uint8_t)(itt >> 24);
-	pdu[17] = (uint8_t)(itt >> 16);
-	pdu[18] = (uint8_t)(itt >> 8);
-	pdu[19] = (uint8_t)itt;
-	pdu[24] = (uint8_t)(sn >> 24);
-	pdu[25] = (uint8_t)(sn >> 16);
-	pdu[26] = (uint8_t)(sn >> 8);
-	pdu[27] = (uint8_t)sn;
-	pdu[28] = 0;
-	pdu[31] = 1; /* ExpCmdSN 1 */
-	pdu[35] = 0xff; /* MaxCmdSN 255 */
-}
-
 static void test_stall_deadline(void)
 {
 	int peer = -1;
 	isc_ctx *ctx = ffp_ctx(1, 0, &peer);
+	struct tgt_peer tp;
 	uint8_t pdu[48];
 	uint32_t first_itt;
 
@@ -234,7 +196,8 @@ static void test_stall_deadline(void)
 
 	/* One READ ends without data (CHECK CONDITION would too): far below
 	 * the level, so only the deadline gets it read. */
-	scsi_response(pdu, first_itt, 1);
+	tgt_init(&tp, peer, ctx->dg);
+	tgt_scsi_rsp(&tp, pdu, first_itt, 0, 0, 0, 0);
 	CHECK_EQ_INT(write(peer, pdu, sizeof(pdu)), 48);
 	/* (loopback delivers within the write() call) */
 	{
